@@ -1,0 +1,192 @@
+"""SQLAlchemy models: the database schema people query with plain SQL.
+
+Timestamps are stored as UTC through :class:`UTCDateTime` because SQLite silently drops
+the offset of ``DateTime(timezone=True)``; naive datetimes are refused on the way in so a
+local time can never be stored by mistake.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"refusing to store naive datetime {value!r}: give it a time zone")
+        value = value.astimezone(UTC)
+        # SQLite stores text: keep it naive-UTC there so comparisons stay lexicographic.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime}
+
+
+class Article(Base):
+    """One news article, however many URLs and feeds it was found at."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)  # normalised; the page's own choice of URL
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    site: Mapped[str] = mapped_column(String(255), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    published_source: Mapped[str | None] = mapped_column(String(16))
+    published_precision: Mapped[str | None] = mapped_column(String(8))
+    modified_at: Mapped[datetime | None]
+    body: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    lead_image_url: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime]
+    last_fetched_at: Mapped[datetime]
+    version_count: Mapped[int] = mapped_column(Integer, default=1)
+
+    versions: Mapped[list[ArticleVersion]] = relationship(
+        back_populates="article", order_by="ArticleVersion.version", cascade="all, delete-orphan"
+    )
+    urls: Mapped[list[ArticleUrl]] = relationship(cascade="all, delete-orphan")
+    feeds: Mapped[list[ArticleFeed]] = relationship(cascade="all, delete-orphan")
+    tags: Mapped[list[ArticleTag]] = relationship(cascade="all, delete-orphan")
+
+
+class ArticleVersion(Base):
+    """A distinct content of an article (title + body), in the order it was seen."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    modified_at: Mapped[datetime | None]
+    fetched_at: Mapped[datetime]
+
+    article: Mapped[Article] = relationship(back_populates="versions")
+
+
+class ArticleUrl(Base):
+    """Every URL an article was found at; ``url_key`` is unique, so a URL maps to one article."""
+
+    __tablename__ = "article_urls"
+
+    url_key: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    first_seen_at: Mapped[datetime]
+
+
+class ArticleFeed(Base):
+    """Which feeds found an article, and when each first did."""
+
+    __tablename__ = "article_feeds"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    feed: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    first_seen_at: Mapped[datetime]
+
+
+class ArticleTag(Base):
+    """One casefolded tag of an article, from the page, its feeds or the crawl settings."""
+
+    __tablename__ = "article_tags"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class FeedState(Base):
+    """Per-feed fetch state: validators for conditional GET, health, schedule bookkeeping."""
+
+    __tablename__ = "feeds"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    last_run_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_run_at: Mapped[datetime | None]
+
+
+class PageState(Base):
+    """Validators and body hash of each listing/feed/sitemap page (a feed may paginate)."""
+
+    __tablename__ = "page_states"
+
+    url_key: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime]
+
+
+class CrawlRun(Base):
+    """One run of one feed, with what it did."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_feed_started", "feed", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16), default="running")  # ok|partial|failed|...
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    not_modified: Mapped[int] = mapped_column(Integer, default=0)
+    articles_found: Mapped[int] = mapped_column(Integer, default=0)
+    articles_new: Mapped[int] = mapped_column(Integer, default=0)
+    versions_new: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,471 @@
+"""The write side of the database: engine set-up, saving articles, feed state and runs.
+
+One :class:`Store` per process. Every method opens its own short transaction, so the store
+is safe to call from worker threads (the pipeline parses and saves off the event loop).
+Uniqueness lives in constraints (``article_urls.url_key``, the composite keys of feeds and
+tags), so concurrent writers — threads here, or crawl workers on other machines against
+PostgreSQL — stay correct: a lost race is an ``IntegrityError``, and the save is retried
+once, when it finds the winner's row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.article import Article as ParsedArticle
+from crawler.dedup import content_hash
+from crawler.errors import StoreError
+from crawler.models import (
+    Article,
+    ArticleFeed,
+    ArticleTag,
+    ArticleUrl,
+    ArticleVersion,
+    Base,
+    CrawlRun,
+    FeedState,
+    PageState,
+)
+from crawler.urls import site_of, url_key
+
+log = logging.getLogger(__name__)
+
+SaveOutcome = Literal["new", "version", "unchanged", "duplicate"]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    article_id: int
+    outcome: SaveOutcome
+    version: int
+
+
+@dataclass(frozen=True)
+class KnownUrl:
+    article_id: int
+    first_seen_at: datetime
+    last_fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class PageValidators:
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+
+
+@dataclass
+class RunCounts:
+    """What one feed run did; the spider fills it, the store records it."""
+
+    pages_fetched: int = 0
+    not_modified: int = 0
+    articles_found: int = 0
+    articles_new: int = 0
+    versions_new: int = 0
+    duplicates: int = 0
+    errors: int = 0
+
+    def count_save(self, outcome: SaveOutcome) -> None:
+        if outcome == "new":
+            self.articles_new += 1
+        elif outcome == "version":
+            self.versions_new += 1
+        elif outcome == "duplicate":
+            self.duplicates += 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine with the settings each backend needs for a long-running writer."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # WAL lets the CLI read while the service writes; busy_timeout absorbs short write
+    # contention. pysqlite's own transaction handling is switched off so that write
+    # transactions can start with BEGIN IMMEDIATE (SQLAlchemy's documented recipe): a
+    # deferred read-then-write transaction would otherwise fail with "database is locked".
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Store:
+    """Saves what the crawl finds. Thread-safe: every call is its own transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        write_engine = (
+            engine.execution_options(sqlite_immediate=True) if self.dialect == "sqlite" else engine
+        )
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(write_engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (and create, if needed) the database at ``url``."""
+        try:
+            engine = create_db_engine(url)
+            Base.metadata.create_all(engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"cannot open database {_safe_url(url)}: {_first_line(exc)}") from exc
+        store = cls(engine)
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        with self._write.begin() as session:
+            yield session
+
+    # -- articles -------------------------------------------------------------------------
+
+    def known_urls(self, keys: Iterable[str]) -> dict[str, KnownUrl]:
+        """The stored articles behind these URL keys (see :func:`crawler.urls.url_key`)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, KnownUrl] = {}
+        with self.reading() as session:
+            for chunk_start in range(0, len(wanted), 500):
+                chunk = wanted[chunk_start : chunk_start + 500]
+                rows = session.execute(
+                    select(ArticleUrl.url_key, Article.id, Article.first_seen_at,
+                           Article.last_fetched_at)
+                    .join(Article, Article.id == ArticleUrl.article_id)
+                    .where(ArticleUrl.url_key.in_(chunk))
+                )
+                for key, article_id, first_seen_at, last_fetched_at in rows:
+                    found[key] = KnownUrl(article_id, first_seen_at, last_fetched_at)
+        return found
+
+    def link_known(
+        self, article_id: int, *, feed: str, tags: Sequence[str], url: str, seen_at: datetime
+    ) -> None:
+        """Record that ``feed`` found a stored article again (no download needed)."""
+        with self.writing() as session:
+            self._link(session, article_id, feed=feed, tags=tags, urls=[url], seen_at=seen_at)
+            session.execute(
+                update(Article)
+                .where(Article.id == article_id, Article.last_seen_at < seen_at)
+                .values(last_seen_at=seen_at)
+            )
+
+    def save_article(
+        self,
+        parsed: ParsedArticle,
+        *,
+        feed: str,
+        feed_tags: Sequence[str] = (),
+        urls: Sequence[str] = (),
+        fetched_at: datetime | None = None,
+    ) -> SaveResult:
+        """Store a parsed article once, as a new version when its content changed.
+
+        ``urls`` are the other URLs it was reached at (requested, redirected); all of them
+        and the parsed URLs become aliases of the one article.
+        """
+        fetched_at = fetched_at or utcnow()
+        try:
+            return self._save_once(parsed, feed, feed_tags, urls, fetched_at)
+        except IntegrityError:
+            # Another writer stored the same URL or content between our read and our write:
+            # the second attempt finds its row and merges into it.
+            log.debug("save of %s raced another writer; retrying", parsed.url)
+            return self._save_once(parsed, feed, feed_tags, urls, fetched_at)
+
+    def _save_once(
+        self,
+        parsed: ParsedArticle,
+        feed: str,
+        feed_tags: Sequence[str],
+        urls: Sequence[str],
+        fetched_at: datetime,
+    ) -> SaveResult:
+        all_urls = [u for u in (parsed.url, parsed.canonical_url, *urls) if u]
+        keys = list(dict.fromkeys(url_key(u) for u in all_urls))
+        digest = content_hash(parsed.title, parsed.body)
+        tags = sorted({*parsed.tags, *(t.casefold().strip() for t in feed_tags)} - {""})
+        with self.writing() as session:
+            article = session.scalars(
+                select(Article)
+                .join(ArticleUrl, ArticleUrl.article_id == Article.id)
+                .where(ArticleUrl.url_key.in_(keys))
+                .order_by(Article.id)
+                .limit(1)
+            ).first()
+            outcome: SaveOutcome
+            if article is None:
+                article = session.scalars(
+                    select(Article).where(Article.content_hash == digest).order_by(Article.id)
+                ).first()
+                outcome = "duplicate" if article is not None else "new"
+            elif article.content_hash != digest:
+                outcome = "version"
+            else:
+                outcome = "unchanged"
+
+            if article is None:
+                article = _new_article(parsed, digest, fetched_at)
+                session.add(article)
+                session.flush()
+                session.add(_version_of(article, 1, parsed, digest, fetched_at))
+                # Claim the URLs with a plain INSERT: if a concurrent writer stored one of
+                # them first, this raises, the transaction rolls back and the retry merges.
+                session.add_all(
+                    ArticleUrl(url_key=key, url=url, article_id=article.id, first_seen_at=fetched_at)
+                    for key, url in {url_key(u): u for u in all_urls}.items()
+                )
+                session.flush()
+            elif outcome == "version":
+                article.version_count += 1
+                session.add(
+                    _version_of(article, article.version_count, parsed, digest, fetched_at)
+                )
+                _apply_content(article, parsed, digest)
+            else:
+                _fill_missing(article, parsed)
+            article.last_seen_at = max(article.last_seen_at, fetched_at)
+            article.last_fetched_at = max(article.last_fetched_at, fetched_at)
+            self._link(session, article.id, feed=feed, tags=tags, urls=all_urls, seen_at=fetched_at)
+            return SaveResult(article.id, outcome, article.version_count)
+
+    def _link(
+        self,
+        session: Session,
+        article_id: int,
+        *,
+        feed: str,
+        tags: Iterable[str],
+        urls: Iterable[str],
+        seen_at: datetime,
+    ) -> None:
+        url_rows = {
+            url_key(u): {"url_key": url_key(u), "url": u, "article_id": article_id,
+                         "first_seen_at": seen_at}
+            for u in urls
+        }
+        self._insert_ignore(session, ArticleUrl, list(url_rows.values()))
+        self._insert_ignore(
+            session, ArticleFeed, [{"article_id": article_id, "feed": feed, "first_seen_at": seen_at}]
+        )
+        self._insert_ignore(
+            session, ArticleTag, [{"article_id": article_id, "tag": t} for t in sorted(set(tags)) if t]
+        )
+
+    def _insert_ignore(self, session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        session.execute(insert(model).values(rows).on_conflict_do_nothing())
+
+    # -- feeds, pages and runs ----------------------------------------------------------
+
+    def sync_feeds(self, feeds: Iterable[tuple[str, str, str]]) -> None:
+        """Make sure each configured (name, kind, url) has a state row."""
+        with self.writing() as session:
+            for name, kind, url in feeds:
+                state = session.get(FeedState, name)
+                if state is None:
+                    session.add(FeedState(name=name, kind=kind, url=url, consecutive_failures=0))
+                else:
+                    state.kind, state.url = kind, url
+
+    def page_validators(self, url: str) -> PageValidators | None:
+        with self.reading() as session:
+            page = session.get(PageState, url_key(url))
+            if page is None:
+                return None
+            return PageValidators(page.etag, page.last_modified, page.body_hash)
+
+    def save_page_validators(self, url: str, validators: PageValidators) -> None:
+        key = url_key(url)
+        with self.writing() as session:
+            page = session.get(PageState, key)
+            if page is None:
+                page = PageState(url_key=key, fetched_at=utcnow())
+                session.add(page)
+            page.etag, page.last_modified = validators.etag, validators.last_modified
+            page.body_hash, page.fetched_at = validators.body_hash, utcnow()
+
+    def start_run(self, feed: str, started_at: datetime | None = None) -> int:
+        started_at = started_at or utcnow()
+        with self.writing() as session:
+            run = CrawlRun(feed=feed, started_at=started_at, outcome="running")
+            session.add(run)
+            state = session.get(FeedState, feed)
+            if state is not None:
+                state.last_run_at = started_at
+            session.flush()
+            return run.id
+
+    def finish_run(
+        self,
+        run_id: int,
+        counts: RunCounts,
+        outcome: str,
+        error: str | None = None,
+        next_run_at: datetime | None = None,
+    ) -> None:
+        finished_at = utcnow()
+        with self.writing() as session:
+            run = session.get(CrawlRun, run_id)
+            if run is None:
+                raise StoreError(f"crawl run {run_id} vanished from the database")
+            run.finished_at, run.outcome, run.error = finished_at, outcome, error
+            for name, value in vars(counts).items():
+                setattr(run, name, value)
+            state = session.get(FeedState, run.feed)
+            if state is None:
+                return
+            state.last_finished_at, state.last_outcome = finished_at, outcome
+            state.next_run_at = next_run_at
+            if outcome == "failed":
+                state.consecutive_failures = (state.consecutive_failures or 0) + 1
+                state.last_error = error
+            else:
+                state.consecutive_failures = 0
+                state.last_success_at = finished_at
+                if error:
+                    state.last_error = error
+
+    def set_next_run(self, feed: str, next_run_at: datetime | None) -> None:
+        with self.writing() as session:
+            state = session.get(FeedState, feed)
+            if state is not None:
+                state.next_run_at = next_run_at
+
+    def close_interrupted_runs(self) -> int:
+        """Mark runs left 'running' by a killed process as interrupted; returns how many."""
+        with self.writing() as session:
+            result = session.execute(
+                update(CrawlRun)
+                .where(CrawlRun.outcome == "running")
+                .values(outcome="interrupted", finished_at=utcnow())
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def last_finished(self) -> dict[str, datetime]:
+        """Each feed's last finished run, to schedule the first run after a restart."""
+        with self.reading() as session:
+            rows = session.execute(
+                select(CrawlRun.feed, func.max(CrawlRun.finished_at)).group_by(CrawlRun.feed)
+            )
+            return {feed: at for feed, at in rows if at is not None}
+
+
+def _new_article(parsed: ParsedArticle, digest: str, fetched_at: datetime) -> Article:
+    return Article(
+        url=parsed.url,
+        canonical_url=parsed.canonical_url,
+        site=site_of(parsed.url),
+        title=parsed.title,
+        authors=list(parsed.authors),
+        published_at=parsed.published_at,
+        published_source=parsed.published_source,
+        published_precision=parsed.published_precision,
+        modified_at=parsed.modified_at,
+        body=parsed.body,
+        summary=parsed.summary,
+        lead_image_url=parsed.lead_image_url,
+        language=parsed.language,
+        content_hash=digest,
+        first_seen_at=fetched_at,
+        last_seen_at=fetched_at,
+        last_fetched_at=fetched_at,
+        version_count=1,
+    )
+
+
+def _version_of(
+    article: Article, number: int, parsed: ParsedArticle, digest: str, fetched_at: datetime
+) -> ArticleVersion:
+    return ArticleVersion(
+        article_id=article.id,
+        version=number,
+        content_hash=digest,
+        title=parsed.title,
+        body=parsed.body,
+        modified_at=parsed.modified_at,
+        fetched_at=fetched_at,
+    )
+
+
+def _apply_content(article: Article, parsed: ParsedArticle, digest: str) -> None:
+    """A new version replaces the current content; the first publication date stays."""
+    article.title, article.body, article.content_hash = parsed.title, parsed.body, digest
+    article.summary = parsed.summary or article.summary
+    article.modified_at = parsed.modified_at or article.modified_at
+    article.authors = list(parsed.authors) or article.authors
+    article.lead_image_url = parsed.lead_image_url or article.lead_image_url
+    _fill_missing(article, parsed)
+
+
+def _fill_missing(article: Article, parsed: ParsedArticle) -> None:
+    if article.published_at is None and parsed.published_at is not None:
+        article.published_at = parsed.published_at
+        article.published_source = parsed.published_source
+        article.published_precision = parsed.published_precision
+    if article.language is None:
+        article.language = parsed.language
+    if parsed.modified_at and (article.modified_at is None or parsed.modified_at > article.modified_at):
+        article.modified_at = parsed.modified_at
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported as given, it holds no password we know of
+        return url
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A locked or busy database, a dropped connection: worth retrying later."""
+    return isinstance(exc, OperationalError)

@@ -1,0 +1,205 @@
+"""The store on a real SQLite file and a real PostgreSQL: dedup, versions, UTC, runs."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select, text
+
+from crawler.article import Article as Parsed
+from crawler.models import Article, ArticleFeed, ArticleTag, ArticleUrl, ArticleVersion, CrawlRun
+from crawler.queries import ArticleFilter, feed_status, find_article, iter_export, query_articles
+from crawler.store import RunCounts, Store
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def parsed(**overrides: object) -> Parsed:
+    base = Parsed(
+        url="https://news.example/2024/03/01/river-flood.html",
+        canonical_url="https://news.example/2024/03/01/river-flood.html",
+        title="River floods the old town",
+        authors=("Ana Lima",),
+        published_at=datetime(2024, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=2))),
+        modified_at=None,
+        tags=("floods", "weather"),
+        body="The river rose overnight.\n\nShops on the quay were closed by noon.",
+        summary="The river rose overnight.",
+        lead_image_url="https://news.example/img/flood.jpg",
+        language="en",
+        published_source="json-ld",
+        published_precision="second",
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(db_url: str):
+    s = Store.open(db_url)
+    yield s
+    s.close()
+
+
+def count(store: Store, model: type) -> int:
+    with store.reading() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_new_article_is_stored_with_utc_dates(store: Store) -> None:
+    result = store.save_article(parsed(), feed="a", feed_tags=["Local"], fetched_at=T0)
+    assert result.outcome == "new" and result.version == 1
+    with store.reading() as session:
+        article = session.get(Article, result.article_id)
+        assert article is not None
+        # 09:30 at +02:00 is 07:30 UTC, and it comes back aware on every backend.
+        assert article.published_at == datetime(2024, 3, 1, 7, 30, tzinfo=UTC)
+        assert article.published_at.tzinfo is not None
+        assert article.site == "news.example"
+        assert article.authors == ["Ana Lima"]
+        tags = set(session.scalars(select(ArticleTag.tag)))
+        assert tags == {"floods", "weather", "local"}
+
+
+def test_naive_datetime_is_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive"):
+        store.save_article(parsed(published_at=datetime(2024, 3, 1, 9, 30)), feed="a")
+
+
+def test_same_content_same_url_is_unchanged(store: Store) -> None:
+    store.save_article(parsed(), feed="a", fetched_at=T0)
+    again = store.save_article(parsed(), feed="a", fetched_at=T0 + timedelta(hours=1))
+    assert again.outcome == "unchanged"
+    assert count(store, Article) == 1
+    assert count(store, ArticleVersion) == 1
+
+
+def test_whitespace_and_case_changes_are_not_a_version(store: Store) -> None:
+    store.save_article(parsed(), feed="a", fetched_at=T0)
+    body = "The  river rose OVERNIGHT.\n\n\nShops on the quay were closed by noon."
+    again = store.save_article(parsed(body=body), feed="a", fetched_at=T0 + timedelta(hours=1))
+    assert again.outcome == "unchanged"
+
+
+def test_changed_body_is_a_new_version_of_the_same_article(store: Store) -> None:
+    first = store.save_article(parsed(), feed="a", fetched_at=T0)
+    edited = parsed(body="The river rose overnight.\n\nShops stayed closed until Monday.")
+    second = store.save_article(edited, feed="a", fetched_at=T0 + timedelta(hours=2))
+    assert second.outcome == "version" and second.version == 2
+    assert second.article_id == first.article_id
+    with store.reading() as session:
+        article = session.get(Article, first.article_id)
+        assert article is not None and article.version_count == 2
+        assert "Monday" in article.body
+        versions = [v.body for v in article.versions]
+        assert "noon" in versions[0] and "Monday" in versions[1]
+        # The first publication date stays; the edit does not re-date the article.
+        assert article.published_at == datetime(2024, 3, 1, 7, 30, tzinfo=UTC)
+
+
+def test_tracking_variant_of_a_stored_url_is_the_same_article(store: Store) -> None:
+    first = store.save_article(parsed(), feed="a", fetched_at=T0)
+    second = store.save_article(
+        parsed(canonical_url=None, url="https://www.news.example/2024/03/01/river-flood.html"),
+        feed="b", feed_tags=["rivers"], fetched_at=T0,
+    )
+    assert second.article_id == first.article_id
+    with store.reading() as session:
+        feeds = set(session.scalars(select(ArticleFeed.feed)))
+        assert feeds == {"a", "b"}
+        assert "rivers" in set(session.scalars(select(ArticleTag.tag)))
+
+
+def test_same_content_under_another_url_is_a_duplicate(store: Store) -> None:
+    first = store.save_article(parsed(), feed="a", fetched_at=T0)
+    mirror = parsed(url="https://news.example/amp/river-flood", canonical_url=None)
+    second = store.save_article(mirror, feed="b", fetched_at=T0)
+    assert second.outcome == "duplicate" and second.article_id == first.article_id
+    assert count(store, Article) == 1
+    with store.reading() as session:
+        assert find_article(session, "https://news.example/amp/river-flood?utm_source=x") is not None
+
+
+def test_link_known_records_feed_and_tags_without_a_new_article(store: Store) -> None:
+    result = store.save_article(parsed(), feed="a", fetched_at=T0)
+    store.link_known(result.article_id, feed="b", tags=("russia",), url=parsed().url, seen_at=T0)
+    with store.reading() as session:
+        assert set(session.scalars(select(ArticleFeed.feed))) == {"a", "b"}
+        assert "russia" in set(session.scalars(select(ArticleTag.tag)))
+    assert count(store, Article) == 1
+
+
+def test_concurrent_saves_of_one_url_store_it_once(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def save() -> None:
+        try:
+            store.save_article(parsed(), feed="a", fetched_at=T0)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert count(store, Article) == 1
+    assert count(store, ArticleUrl) == 1
+
+
+def test_runs_and_feed_status(store: Store) -> None:
+    store.sync_feeds([("a", "rss", "https://news.example/rss"), ("b", "listing", "https://x.example/")])
+    run_id = store.start_run("a", T0)
+    store.save_article(parsed(), feed="a", fetched_at=datetime.now(UTC))
+    store.finish_run(run_id, RunCounts(pages_fetched=3, articles_found=2, articles_new=1), "ok")
+    failed = store.start_run("b", T0)
+    store.finish_run(failed, RunCounts(errors=1), "failed", "https://x.example/: HTTP 500")
+    with store.reading() as session:
+        rows = {r.name: r for r in feed_status(session, [("a", "rss", True), ("b", "listing", True)])}
+        assert rows["a"].last_outcome == "ok" and rows["a"].articles_new == 1
+        assert rows["a"].articles_24h == 1 and rows["a"].consecutive_failures == 0
+        assert rows["b"].last_outcome == "failed" and rows["b"].consecutive_failures == 1
+        assert rows["b"].last_error == "https://x.example/: HTTP 500"
+        run = session.get(CrawlRun, run_id)
+        assert run is not None and run.pages_fetched == 3
+
+
+def test_interrupted_runs_are_closed(store: Store) -> None:
+    store.start_run("a", T0)
+    assert store.close_interrupted_runs() == 1
+    with store.reading() as session:
+        assert session.scalars(select(CrawlRun.outcome)).one() == "interrupted"
+
+
+def test_query_filters_and_order(store: Store) -> None:
+    store.save_article(parsed(), feed="a", fetched_at=T0)
+    store.save_article(
+        parsed(url="https://other.example/b", canonical_url=None, title="Later story",
+               body="Completely different text about elections.", tags=("politics",),
+               published_at=datetime(2024, 3, 2, tzinfo=UTC)),
+        feed="b", fetched_at=T0,
+    )
+    with store.reading() as session:
+        rows = query_articles(session, ArticleFilter())
+        assert [r["title"] for r in rows] == ["Later story", "River floods the old town"]
+        assert [r["title"] for r in query_articles(session, ArticleFilter(tag="Floods"))] == [
+            "River floods the old town"
+        ]
+        assert len(query_articles(session, ArticleFilter(feed="b"))) == 1
+        assert len(query_articles(session, ArticleFilter(site="other.example"))) == 1
+        since = query_articles(session, ArticleFilter(since=datetime(2024, 3, 1, 12, tzinfo=UTC)))
+        assert [r["title"] for r in since] == ["Later story"]
+        exported = list(iter_export(session))
+        assert [r["versions"] for r in exported] == [1, 1]
+        assert exported[0]["published_at"] == "2024-03-01T07:30:00Z"
+
+
+def test_sqlite_is_in_wal_mode(tmp_path) -> None:
+    s = Store.open(f"sqlite:///{tmp_path}/x/news.db")
+    with s.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    s.close()
