@@ -1,0 +1,328 @@
+"""``newsmon``: the command line, a thin layer over the library.
+
+Errors we expect (bad settings, an unknown feed, an unreachable database) become one line
+on stderr and an exit code — 2 for usage and settings problems, 1 for the rest — never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from crawler.config import Settings, load_settings, parse_duration, resolve_settings_path
+from crawler.errors import NewsmonError, SettingsError, UnknownFeedError
+from crawler.logs import configure_logging
+
+EXAMPLES = {
+    "run": "newsmon run --settings settings.toml",
+    "crawl": "newsmon crawl herald-ukraine herald-rss",
+    "check-config": "newsmon check-config --settings /etc/newsmon/settings.toml",
+    "query": "newsmon query --tag ukraine --since 7d --format table",
+    "show": "newsmon show 42   |   newsmon show https://news.example/2022/11/11/story.html",
+    "export": "newsmon export --format jsonl --since 2022-11-01 --output articles.jsonl",
+    "status": "newsmon status --format json",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsmon",
+        description="Scheduled news monitoring: tag pages, feeds and sitemaps into a database.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--settings", metavar="PATH",
+        help="settings file (default: $NEWSMON_SETTINGS, else ./settings.toml)",
+    )
+    common.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    common.add_argument("--log-format", default="text", choices=["text", "json"],
+                        help="json: one JSON object per line, for log shippers")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, parents=[common], help=help_text, description=help_text,
+            epilog=f"example: {EXAMPLES[name]}", formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    command("run", "run the service: every enabled feed on its schedule, until SIGTERM")
+    crawl = command("crawl", "run feeds once now, wait for them, print a summary")
+    crawl.add_argument("feeds", nargs="*", metavar="FEED", help="feed names (default: all enabled)")
+    command("check-config", "validate the settings file and list every problem")
+
+    query = command("query", "list stored articles, newest first")
+    query.add_argument("--tag")
+    query.add_argument("--feed")
+    query.add_argument("--site", metavar="DOMAIN")
+    query.add_argument("--since", metavar="D", help="date/time (2022-11-01, ISO 8601) or age (24h, 7d)")
+    query.add_argument("--until", metavar="D")
+    query.add_argument("--limit", type=int, default=50)
+    query.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+    show = command("show", "one article with all its fields")
+    show.add_argument("article", metavar="ID|URL")
+    show.add_argument("--format", choices=["text", "json"], default="text")
+
+    export = command("export", "every article, one record per line (jsonl) or row (csv)")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--since", metavar="D")
+    export.add_argument("--output", metavar="FILE", help="default: standard output")
+
+    status = command("status", "per feed: last run, outcome, articles found/new, next run")
+    status.add_argument("--format", choices=["table", "json"], default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level, args.log_format)
+    path = resolve_settings_path(args.settings)
+    try:
+        if args.command == "check-config":
+            return cmd_check_config(path)
+        settings = load_settings(path)
+        handler = {
+            "run": cmd_run, "crawl": cmd_crawl, "query": cmd_query, "show": cmd_show,
+            "export": cmd_export, "status": cmd_status,
+        }[args.command]
+        return handler(settings, args, path)
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(f"newsmon: {problem}", file=sys.stderr)
+        return 2
+    except UnknownFeedError as exc:
+        print(f"newsmon: {exc}", file=sys.stderr)
+        return 2
+    except (NewsmonError, ValueError) as exc:
+        print(f"newsmon: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `newsmon export | head` is fine
+        return 0
+
+
+def cmd_check_config(path: Path) -> int:
+    settings = load_settings(path)
+    feeds = settings.feeds
+    enabled = sum(1 for f in feeds if f.enabled)
+    print(f"{path}: ok — {len(feeds)} feeds ({enabled} enabled), {len(settings.sites)} site rules,"
+          f" database {settings.database.url}")
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace, path: Path) -> int:
+    from crawler.service import Service
+
+    return Service(settings, settings_path=path).run()
+
+
+def cmd_crawl(settings: Settings, args: argparse.Namespace, path: Path) -> int:
+    from crawler.runner import FeedRunner, run_in_reactor
+    from crawler.store import Store
+
+    feeds = [settings.feed(name) for name in args.feeds] if args.feeds else list(settings.enabled_feeds())
+    if not feeds:
+        print("newsmon: no enabled feeds in settings; nothing to crawl", file=sys.stderr)
+        return 0
+    store = Store.open(settings.database.url)
+    try:
+        store.sync_feeds((f.name, f.kind, f.url) for f in settings.feeds)
+        runner = FeedRunner(settings, store)
+        outcomes = run_in_reactor(lambda: runner.run_feeds(feeds))
+    finally:
+        store.close()
+    for outcome in outcomes:
+        print(outcome.summary())
+    return 1 if any(o.outcome == "failed" for o in outcomes) else 0
+
+
+def cmd_query(settings: Settings, args: argparse.Namespace, path: Path) -> int:
+    from crawler.queries import ArticleFilter, query_articles
+    from crawler.store import Store
+
+    filters = ArticleFilter(
+        tag=args.tag, feed=args.feed, site=args.site, since=parse_when(args.since, "--since"),
+        until=parse_when(args.until, "--until"), limit=args.limit if args.limit > 0 else None,
+    )
+    store = Store.open(settings.database.url)
+    try:
+        with store.reading() as session:
+            rows = query_articles(session, filters)
+    finally:
+        store.close()
+    if args.format == "json":
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    elif args.format == "csv":
+        write_csv(rows, sys.stdout)
+    else:
+        print_table(
+            ["id", "published (UTC)", "site", "title", "tags"],
+            [[r["id"], (r["published_at"] or "")[:16].replace("T", " "), r["site"],
+              r["title"], ",".join(r["tags"])] for r in rows],
+            widths=[6, 16, 22, 60, 30],
+        )
+    return 0
+
+
+def cmd_show(settings: Settings, args: argparse.Namespace, path: Path) -> int:
+    from crawler.queries import article_detail, find_article
+    from crawler.store import Store
+
+    store = Store.open(settings.database.url)
+    try:
+        with store.reading() as session:
+            article = find_article(session, args.article)
+            if article is None:
+                print(f"newsmon: no stored article matches {args.article!r}", file=sys.stderr)
+                return 1
+            detail = article_detail(session, article)
+    finally:
+        store.close()
+    if args.format == "json":
+        json.dump(detail, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    for key, value in detail.items():
+        if key in ("body", "version_history"):
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else ("" if value is None else value)
+        print(f"{key:>20}: {shown}")
+    for version in detail["version_history"]:
+        print(f"{'version':>20}: {version['version']} fetched {version['fetched_at']}"
+              f" — {version['title']}")
+    print()
+    print(detail["body"])
+    return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace, path: Path) -> int:
+    from crawler.queries import EXPORT_KEYS, iter_export
+    from crawler.store import Store
+
+    since = parse_when(args.since, "--since")
+    store = Store.open(settings.database.url)
+    out: TextIO = (
+        open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    )
+    count = 0
+    try:
+        with store.reading() as session:
+            records = iter_export(session, since)
+            if args.format == "csv":
+                writer = csv.DictWriter(out, fieldnames=list(EXPORT_KEYS))
+                writer.writeheader()
+                for record in records:
+                    writer.writerow(_csv_row(record))
+                    count += 1
+            else:
+                for record in records:
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    count += 1
+    finally:
+        if args.output:
+            out.close()
+        store.close()
+    if args.output:
+        print(f"exported {count} articles to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
+    from crawler.queries import feed_status, iso
+    from crawler.store import Store
+
+    store = Store.open(settings.database.url)
+    try:
+        with store.reading() as session:
+            rows = feed_status(session, [(f.name, f.kind, f.enabled) for f in settings.feeds])
+    finally:
+        store.close()
+    if args.format == "json":
+        json.dump([r.as_dict() for r in rows], sys.stdout, indent=2)
+        print()
+        return 0
+
+    def short(value: datetime | None) -> str:
+        return (iso(value) or "never")[:16].replace("T", " ")
+
+    print_table(
+        ["feed", "kind", "last run", "outcome", "found", "new", "24h", "fails", "next run",
+         "last error"],
+        [[r.name + ("" if r.enabled else " (off)"), r.kind, short(r.last_run_at),
+          r.last_outcome or "-", r.articles_found, r.articles_new, r.articles_24h,
+          r.consecutive_failures, short(r.next_run_at) if r.next_run_at else "-",
+          r.last_error or ""] for r in rows],
+        widths=[24, 8, 16, 11, 5, 5, 5, 5, 16, 50],
+    )
+    return 0
+
+
+# -- output helpers -------------------------------------------------------------------------
+
+
+def parse_when(value: str | None, option: str) -> datetime | None:
+    """'2022-11-01', an ISO 8601 time (UTC unless it says otherwise) or an age like '24h'."""
+    if not value:
+        return None
+    try:
+        return datetime.now(UTC) - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{option} {value!r}: expected a date (2022-11-01), an ISO 8601 time or an age (24h, 7d)"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
+    rows = list(rows)
+    if not rows:
+        return
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(_csv_row(row))
+
+
+def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
+    # Lists travel as JSON arrays, so a tag containing a comma survives the round trip.
+    return {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
+            for k, v in record.items()}
+
+
+def print_table(headers: list[str], rows: list[list[Any]], widths: list[int]) -> None:
+    def cell(value: Any, width: int) -> str:
+        text = " ".join(str(value).split())
+        return (text[: width - 1] + "…") if len(text) > width else text.ljust(width)
+
+    buffer = io.StringIO()
+    buffer.write("  ".join(cell(h, w) for h, w in zip(headers, widths, strict=True)).rstrip() + "\n")
+    for row in rows:
+        buffer.write("  ".join(cell(v, w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    sys.stdout.write(buffer.getvalue())
+    if not rows:
+        print("(no articles match)" if "title" in headers else "(no feeds configured)")
+
+
+def _version() -> str:
+    from crawler import __version__
+
+    return f"newsmon {__version__}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    logging.captureWarnings(True)
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""The read commands on a temporary database: output and exit codes.
+
+``crawl`` and ``run`` start a reactor (once per process), so they are exercised in
+subprocesses by the end-to-end and service tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crawler.article import Article as Parsed
+from crawler.cli import main
+from crawler.queries import EXPORT_KEYS
+from crawler.store import RunCounts, Store
+
+SETTINGS = """
+[database]
+url = "sqlite:///news.db"
+
+[[feeds]]
+name = "herald-rss"
+kind = "rss"
+url = "https://herald.example/rss.xml"
+tags = ["world"]
+
+[[feeds]]
+name = "courier-economy"
+kind = "listing"
+url = "https://courier.example/topic/economy"
+enabled = false
+"""
+
+
+def _article(n: int, **extra: object) -> Parsed:
+    values: dict[str, object] = {
+        "url": f"https://herald.example/2024/05/0{n}/story-{n}.html",
+        "canonical_url": None,
+        "title": f"Story number {n}",
+        "authors": ("Rui Costa",),
+        "published_at": datetime(2024, 5, n, 8, 0, tzinfo=UTC),
+        "modified_at": None,
+        "tags": ("harbour",),
+        "body": f"Paragraph one of story {n}.\n\nParagraph two, with a comma, of story {n}.",
+        "summary": f"Summary {n}",
+        "lead_image_url": None,
+        "language": "en",
+    }
+    values.update(extra)
+    return Parsed(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings_path(tmp_path: Path) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(SETTINGS, encoding="utf-8")
+    store = Store.open(f"sqlite:///{tmp_path}/news.db")
+    store.sync_feeds([("herald-rss", "rss", "https://herald.example/rss.xml")])
+    run = store.start_run("herald-rss")
+    store.save_article(_article(1), feed="herald-rss", feed_tags=["world"])
+    store.save_article(_article(2, tags=("election",)), feed="herald-rss")
+    store.save_article(_article(2, body="An edited body for story 2."), feed="herald-rss")
+    store.finish_run(run, RunCounts(pages_fetched=3, articles_found=2, articles_new=2), "ok")
+    store.close()
+    return path
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_query_table_lists_newest_first(settings_path: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "query", "--settings", str(settings_path))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["id", "published", "(UTC)"]
+    assert "Story number 2" in lines[1] and "Story number 1" in lines[2]
+
+
+def test_query_json_filters_by_tag(settings_path: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "query", "--settings", str(settings_path), "--tag", "WORLD",
+                           "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["title"] for r in rows] == ["Story number 1"]
+    assert rows[0]["tags"] == ["harbour", "world"]
+
+
+def test_query_since_and_csv(settings_path: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "query", "--settings", str(settings_path), "--since",
+                           "2024-05-02", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["title"] for r in rows] == ["Story number 2"]
+    assert json.loads(rows[0]["authors"]) == ["Rui Costa"]
+
+
+def test_query_bad_date_is_a_one_line_error(settings_path: Path, capsys) -> None:
+    code, out, err = run_cli(capsys, "query", "--settings", str(settings_path), "--since", "soon")
+    assert code == 1
+    assert err.strip().startswith("newsmon: --since 'soon'") and len(err.strip().splitlines()) == 1
+
+
+def test_show_by_id_and_by_tracking_url(settings_path: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "show", "--settings", str(settings_path), "2", "--format", "json")
+    assert code == 0
+    detail = json.loads(out)
+    assert detail["title"] == "Story number 2" and detail["versions"] == 2
+    assert [v["version"] for v in detail["version_history"]] == [1, 2]
+    url = "https://herald.example/2024/05/01/story-1.html?utm_source=rss#top"
+    code, out, _ = run_cli(capsys, "show", "--settings", str(settings_path), url)
+    assert code == 0 and "Story number 1" in out and "Paragraph two" in out
+
+
+def test_show_unknown_article_exits_1(settings_path: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, "show", "--settings", str(settings_path), "999")
+    assert code == 1 and "no stored article matches '999'" in err
+
+
+def test_export_jsonl_has_exactly_the_documented_keys(settings_path: Path, tmp_path: Path,
+                                                     capsys) -> None:
+    target = tmp_path / "out.jsonl"
+    code, _, err = run_cli(capsys, "export", "--settings", str(settings_path), "--output", str(target))
+    assert code == 0 and "exported 2 articles" in err
+    records = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert [tuple(r) for r in records] == [EXPORT_KEYS, EXPORT_KEYS]
+    assert records[0]["published_at"] == "2024-05-01T08:00:00Z"
+    assert records[0]["feeds"] == ["herald-rss"] and records[1]["versions"] == 2
+
+
+def test_export_csv_to_stdout(settings_path: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "export", "--settings", str(settings_path), "--format", "csv",
+                           "--since", "2024-05-02")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 1 and tuple(rows[0]) == EXPORT_KEYS
+
+
+def test_status_shows_every_configured_feed(settings_path: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "status", "--settings", str(settings_path), "--format", "json")
+    assert code == 0
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert rows["herald-rss"]["last_outcome"] == "ok"
+    assert rows["herald-rss"]["articles_new"] == 2
+    assert rows["courier-economy"]["last_run_at"] is None and not rows["courier-economy"]["enabled"]
+    code, out, _ = run_cli(capsys, "status", "--settings", str(settings_path))
+    assert code == 0 and "herald-rss" in out and "courier-economy (off)" in out
+
+
+def test_check_config_ok_and_broken(settings_path: Path, tmp_path: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "check-config", "--settings", str(settings_path))
+    assert code == 0 and "2 feeds (1 enabled)" in out
+    broken = tmp_path / "broken.toml"
+    broken.write_text(SETTINGS.replace('tags = ["world"]', 'tagz = ["world"]'), encoding="utf-8")
+    code, out, err = run_cli(capsys, "check-config", "--settings", str(broken))
+    assert code == 2
+    assert "broken.toml: feeds[0] (name='herald-rss').tagz: unknown key" in err
+
+
+def test_settings_from_environment(settings_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSMON_SETTINGS", str(settings_path))
+    code, out, _ = run_cli(capsys, "check-config")
+    assert code == 0 and str(settings_path) in out
+
+
+def test_crawl_unknown_feed_exits_2(settings_path: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, "crawl", "--settings", str(settings_path), "nope")
+    assert code == 2 and "unknown feed 'nope'" in err
+
+
+def test_missing_settings_file_exits_2(tmp_path: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, "query", "--settings", str(tmp_path / "absent.toml"))
+    assert code == 2 and "absent.toml" in err and "cannot read" in err
