@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.newssites import news_network  # noqa: F401  (a fixture, used by name)
+
 
 
 PG_ADMIN_URL = os.environ.get(
