@@ -13,8 +13,23 @@ from courlan import normalize_url as _courlan_normalize
 from w3lib.url import canonicalize_url
 
 # Parameters courlan keeps but that never select content.
-_EXTRA_TRACKING = frozenset({"ref", "ref_src", "cmpid", "ocid", "smid", "src", "xtor", "at_medium",
-                             "at_campaign", "share", "s_cid", "ito", "rss"})
+_EXTRA_TRACKING = frozenset(
+    {
+        "ref",
+        "ref_src",
+        "cmpid",
+        "ocid",
+        "smid",
+        "src",
+        "xtor",
+        "at_medium",
+        "at_campaign",
+        "share",
+        "s_cid",
+        "ito",
+        "rss",
+    }
+)
 
 
 def normalize_url(url: str, base: str | None = None) -> str | None:
@@ -33,7 +48,9 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
         return None
     parts = urlsplit(canonical)
     if parts.query:
-        kept = [p for p in parts.query.split("&") if p.split("=", 1)[0].lower() not in _EXTRA_TRACKING]
+        kept = [
+            p for p in parts.query.split("&") if p.split("=", 1)[0].lower() not in _EXTRA_TRACKING
+        ]
         canonical = parts._replace(query="&".join(kept)).geturl()
     return canonical
 

@@ -1,0 +1,268 @@
+"""The article body: trafilatura's main-text extraction, then our own chrome filter.
+
+trafilatura (``favor_precision=True``, no comments, no tables, ``deduplicate=False`` so
+its output never depends on what the process parsed before) finds the main text on a copy
+of the shared lxml tree, so the caller's tree stays intact. That copy first loses what
+trafilatura tends to keep on news sites (captions, credits, share bars, newsletter boxes,
+tag lines: ``prune_chrome``; in Python, because the same test as a ``prune_xpath``
+expression cost several milliseconds per page). We walk trafilatura's result element by
+element, so paragraph breaks survive; when its readability/justext fallback wins, the
+result is plain HTML, which the walk handles too.
+
+What still gets through is filtered per paragraph: copyright lines, comment prompts, share
+labels, "read more" lists, app and newsletter promos, tag lines, bylines, lone dates and
+numbers, the image caption, the headline, paragraphs repeated later in a metadata block,
+and every paragraph whose :func:`crawler.textnorm.paragraph_key` is a known boilerplate key
+of the site. A copyright line or a comment prompt near the end closes the article:
+whatever follows it is page furniture.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import trafilatura
+
+from crawler.dates import find_visible_date
+from crawler.extract_meta import clean, text_of
+from crawler.textnorm import normalize_text, paragraph_key
+
+# Words in class/id names of blocks that are never article text. Names are split into words
+# ("artPgImgCaption" → art pg img caption) so "commentary" or "subscriber-content" survive.
+# An element is only pruned when it holds fewer than three long paragraphs, so a wrapper
+# named "article-share" around the whole story survives too.
+_PRUNE_WORDS = frozenset(
+    {"caption", "captions", "credit", "credits", "share", "sharing", "sharebar", "social",
+     "newsletter", "signup", "subscribe", "related", "recommended", "recommendations", "promo",
+     "smartbanner", "appbanner", "byline", "dateline", "tags", "taglist", "breadcrumb",
+     "breadcrumbs", "comment", "comments", "paywall"}
+)  # fmt: skip
+_PRUNE_TAGS = frozenset({"div", "span", "p", "section", "aside", "ul", "form", "figcaption"})
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def class_words(element: Any) -> set[str]:
+    """The words of an element's class and id: camelCase, dashes and underscores split."""
+    raw = f"{element.get('class') or ''} {element.get('id') or ''}"
+    return set(_NON_WORD.split(_CAMEL.sub(" ", raw).lower()))
+
+
+def prune_chrome(tree: Any) -> None:
+    """Remove captions, share bars, newsletter boxes, tag lines... from ``tree`` in place."""
+    doomed = []
+    for element in tree.iter(*_PRUNE_TAGS):
+        if element.tag == "figcaption":
+            doomed.append(element)
+        elif (element.get("class") or element.get("id")) and class_words(element) & _PRUNE_WORDS:
+            long_paragraphs = sum(
+                1 for p in element.iter("p") if len(p.text_content().strip()) > 150
+            )
+            if long_paragraphs < 3:
+                doomed.append(element)
+    for element in doomed:
+        if element.getparent() is not None:
+            element.drop_tree()  # keeps the tail text
+
+
+_CHROME_LINES = [
+    re.compile(p, re.I)
+    for p in (
+        r"^(©|\(c\)|copyright\b)",
+        r"\ball rights reserved\b",
+        r"\b(click|tap) here to (comment|read|subscribe|sign up)",
+        r"\bcomment on this (article|story)\b|^(read|view|show|post|leave|add) (and post )?"
+        r"(a |all |the )?comments?\b|^\d+\s+comments?$|^comments?$|^join the conversation",
+        r"^(share|share this( article| story| page)?|share on \w+|tweet|email|print|save|copy link)"
+        r"[\s!.:]*$",
+        r"^(read more|related|related (stories|articles|coverage|content)|more from|recommended"
+        r"( for you)?|you (may|might) also like|most (read|popular)|trending( now)?|see also|"
+        r"also read|watch|listen)\b(\s*[:»›>|–—-]|[^.!?]{0,50}$)",
+        r"\b(sign up|subscribe|register) (for|to) (our|the|a)\b.*\b(newsletter|briefing|alerts|"
+        r"digest|updates)|\bnewsletter\b|(delivered|sent) (right )?to your inbox",
+        r"\b(app store|google play|download the .{0,40}app|get the app)\b",
+        r"^(tags?|topics?|related topics|keywords|filed under)\s*:",
+        r"^(advertisement|sponsored( content)?|skip to (main )?content|story continues below"
+        r"( advertisement)?|continue reading|top|view|back to top|watch (tv )?live)$",
+        r"\b(subscribe|log ?in|sign ?in) to (continue|read|keep reading)|already a subscriber|"
+        r"subscribers only|this (article|content) is (only )?(for|available to) subscribers",
+        r"^(photo|image|picture|video|graphic)s?(\s+credit)?\s*:|via getty images\)?$",
+        r"^privacy\s*:",
+    )
+]
+_END_MARKERS = re.compile(
+    r"^(©|\(c\)|copyright\b).{0,150}$|\ball rights reserved\b|comment on this (article|story)",
+    re.I,
+)
+_NUMERIC = re.compile(r"^[\d\s.,:/-]+$")
+_ORG_LINE = re.compile(r"\b(inc|ltd|llc|gmbh|plc|corp|s\.a)\.?$", re.I)
+_BYLINE_LINE = re.compile(r"^by\s+[^.!?]{0,80}$", re.I)
+_DATE_SHAPES = re.compile(
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2}\s*([ap]\.?m\.?)?|\b(mon|tue|wed|thu|fri|sat|sun)"
+    r"[a-z]*\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?|\b\d{1,4}\b|\b[A-Z]{2,4}\b",
+    re.I,
+)
+
+
+def run_trafilatura(tree: Any, url: str) -> list[str]:
+    """Paragraphs of trafilatura's main text, in order; [] when it finds nothing.
+
+    Works on a copy: the caller's tree is left as it was (a deep copy costs a fraction of a
+    millisecond; trafilatura's own ``prune_xpath`` costs several on a real page).
+    """
+    tree = copy.deepcopy(tree)
+    prune_chrome(tree)
+    with warnings.catch_warnings():
+        # trafilatura warns through logging, not warnings, today; this keeps a future
+        # DeprecationWarning inside it from failing a run under filterwarnings=error.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        document = trafilatura.bare_extraction(
+            tree,
+            url=url,
+            favor_precision=True,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            deduplicate=False,
+            with_metadata=False,
+        )
+    body = getattr(document, "body", None)
+    if body is None:
+        return []
+    return _paragraphs(body)
+
+
+# trafilatura's own output uses p/head/list/item/quote; when its fallback (readability,
+# justext) wins, the body is plain HTML instead, so both vocabularies are handled.
+_LEAF_TAGS = frozenset(
+    {"p", "head", "quote", "item", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
+     "pre", "code", "dd", "dt", "td", "th"}
+)  # fmt: skip
+_SKIP_TAGS = frozenset(
+    {"table", "graphic", "ref", "img", "figure", "figcaption", "script", "style", "form",
+     "button", "input", "select", "textarea", "video", "audio", "iframe", "noscript"}
+)  # fmt: skip
+_CONTAINER_TAGS = frozenset(
+    {"div", "section", "article", "main", "body", "list", "ul", "ol", "dl", "header", "footer",
+     "aside", "nav", "center", "details", "span"}
+)  # fmt: skip
+
+
+def _paragraphs(body: Any) -> list[str]:
+    out: list[str] = []
+    _walk(body, out)
+    return [p for p in out if p]
+
+
+def _walk(node: Any, out: list[str]) -> None:
+    children = [c for c in node if isinstance(c.tag, str)]
+    if not any(c.tag in _LEAF_TAGS or c.tag in _CONTAINER_TAGS for c in children):
+        if node.tag not in _SKIP_TAGS:
+            out.append(_flat(node))  # a container of inline text is one paragraph
+        return
+    out.append(clean(node.text))
+    for child in node:
+        if not isinstance(child.tag, str) or child.tag in _SKIP_TAGS:
+            pass
+        elif child.tag in _LEAF_TAGS:
+            out.append(_flat(child))
+        elif child.tag in _CONTAINER_TAGS:
+            _walk(child, out)
+        else:
+            out.append(_flat(child))  # a stray inline element between blocks
+        out.append(clean(child.tail))
+
+
+def _flat(element: Any) -> str:
+    """Text of one paragraph element; <lb/> and <br> line breaks become spaces."""
+    return clean(_join(element))
+
+
+def _join(element: Any) -> str:
+    parts = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str) and child.tag not in _SKIP_TAGS:
+            parts.append(" " if child.tag in ("lb", "br") else _join(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def paragraphs_of(elements: Iterable[Any]) -> list[str]:
+    """Paragraphs under site-rule body elements: their <p>/heading/<li> blocks, else their text."""
+    out: list[str] = []
+    for element in elements:
+        blocks = element.xpath(".//p | .//h2 | .//h3 | .//h4 | .//li | .//blockquote[not(.//p)]")
+        texts = [text_of(b) for b in blocks] if blocks else [text_of(element)]
+        out.extend(t for t in texts if t)
+    return out
+
+
+def split_article_body(text: str) -> list[str]:
+    """JSON-LD articleBody: paragraphs on blank lines, else on line breaks."""
+    chunks = re.split(r"\n\s*\n", text) if "\n\n" in text else text.splitlines()
+    return [c for c in (clean(chunk) for chunk in chunks) if c]
+
+
+def clean_paragraphs(
+    paragraphs: list[str],
+    *,
+    title: str = "",
+    skip: Iterable[str | None] = (),
+    tags: Iterable[str] = (),
+    site_names: Iterable[str | None] = (),
+    boilerplate: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Drop the chrome; keep article paragraphs in order."""
+    skipped = {normalize_text(t) for t in (title, *skip) if t}
+    tag_set = {t.casefold() for t in tags}
+    names = [n.casefold() for n in site_names if n]
+    kept: list[str] = []
+    seen: set[str] = set()
+    total = sum(len(p) for p in paragraphs) or 1
+    consumed = 0
+    for paragraph in paragraphs:
+        consumed += len(paragraph)
+        norm = normalize_text(paragraph)
+        if kept and _END_MARKERS.search(paragraph) and consumed >= 0.6 * total:
+            break  # a copyright line or comment prompt closes the article
+        if not norm or norm in seen or norm in skipped or paragraph_key(paragraph) in boilerplate:
+            continue
+        if _is_chrome(paragraph, tag_set, names):
+            continue
+        seen.add(norm)
+        kept.append(paragraph)
+    return kept
+
+
+def _is_chrome(paragraph: str, tags: set[str], site_names: list[str]) -> bool:
+    short = len(paragraph) < 250
+    if short and any(p.search(paragraph) for p in _CHROME_LINES):
+        return True
+    if _NUMERIC.match(paragraph) or (short and _BYLINE_LINE.match(paragraph)):
+        return True
+    lowered = paragraph.casefold()
+    if len(paragraph) < 80:
+        if _ORG_LINE.search(paragraph) or lowered.strip(" .") in site_names:
+            return True
+        parts = [p.strip() for p in lowered.split(",")]
+        if tags and all(p in tags for p in parts if p):
+            return True  # the tags again, as "a, b, c"
+        if _mostly_date(paragraph):
+            return True
+    return False
+
+
+def _mostly_date(paragraph: str) -> bool:
+    """A lone date line ("2022-29-11", "Friday, 11 November 2022 07:29 PM")."""
+    covered = sum(len(m.group(0)) for m in _DATE_SHAPES.finditer(paragraph))
+    letters = sum(ch.isalnum() for ch in paragraph) or 1
+    if covered < 0.7 * letters:
+        return False
+    return bool(re.search(r"\d", paragraph)) and (
+        find_visible_date(paragraph, allow_relative=False) is not None
+        or bool(re.fullmatch(r"\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\s*", paragraph))
+    )

@@ -1,0 +1,405 @@
+"""Turn one fetched news page into an :class:`~crawler.article.Article`, or None.
+
+Approach
+--------
+1. Decode bytes (HTTP charset → ``<meta charset>`` → valid UTF-8 → charset-normalizer) and
+   parse **once** with lxml (one parser per thread: lxml parsers are not thread-safe). The
+   same tree feeds extruct's JSON-LD extractor, our meta and byline readers, trafilatura
+   (``bare_extraction`` accepts a tree; it gets a pruned copy) and, only when nothing else
+   dated the page, htmldate (which copies the tree itself).
+2. Apply the site's ``remove`` selectors, collect every metadata source
+   (:mod:`crawler.extract_meta`), extract and clean the body (:mod:`crawler.body`), date
+   the page (:mod:`crawler.page_dates`, :mod:`crawler.dates`).
+3. Reject pages that are not articles (see ``_not_an_article``): live blogs
+   (``LiveBlogPosting``: the shell changes on every fetch and is never a finished article),
+   author/profile pages, collection/listing pages and index pages made of many headline
+   links with little prose, video pages without text, error pages, and empty bodies.
+4. Pick each field by DESIGN.md's precedence table, first good value wins. Site-rule
+   selectors override the generic value of their field. For ``url``, every candidate
+   (canonical, og:url, JSON-LD url) must be on the same site as the fetched URL, so a
+   syndicated copy never takes the URL of its origin; ``canonical_url`` still records it.
+
+The function is pure: no I/O, and no process-global state (trafilatura runs with
+``deduplicate=False``), so the result depends only on its arguments. The one exception is
+the clock: without ``hints.fetched_at``, "now" bounds plausible dates and anchors "2 hours
+ago". Junk input returns None; exceptions are caught only around the libraries.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import threading
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import lxml.html
+from charset_normalizer import from_bytes
+from lxml import etree
+from trafilatura.metadata import extract_title
+
+from crawler.article import Article, ParseHints, SiteRules
+from crawler.body import clean_paragraphs, paragraphs_of, run_trafilatura, split_article_body
+from crawler.extract_meta import (
+    ARTICLE_TYPES,
+    LISTING_TYPES,
+    PageMeta,
+    absolute_http,
+    as_text,
+    byline_texts,
+    caption_and_credit,
+    clean,
+    clean_authors,
+    collect,
+    figure_image,
+    find_image_element,
+    image_src,
+    jsonld_authors,
+    jsonld_image,
+    page_tag_links,
+    same_site,
+    select,
+    split_tags,
+    text_of,
+)
+from crawler.page_dates import PUBLISHED_META, modified_date, published_date
+from crawler.urls import normalize_url
+
+__all__ = ["decode_html", "parse_article"]
+
+_AUTHOR_PATH = re.compile(r"^/(author|authors|people|staff|profile|profiles|by)/[^/]+/?$", re.I)
+_SUMMARY_CHARS = 300
+_MIN_BODY_CHARS = 80  # below this the page has no article text at all
+_THIN_BODY_CHARS = 200  # below this JSON-LD articleBody may replace trafilatura's result
+
+_ERROR_TITLE = re.compile(
+    r"^\W*(error\W*)?(404|410)\b|\b(404|410) (error|not found|page)|"
+    r"\b(page not found|not found|page (does not|doesn't|no longer) exists?|"
+    r"error \d{3}|something went wrong|page unavailable|content unavailable|"
+    r"(could ?n[o']t|can ?n[o']t|unable to) (find|locate) (that|this|the) page|"
+    r"page you (are|were|'re) looking for)\b",
+    re.I,
+)
+
+
+def parse_article(html: str | bytes, url: str, hints: ParseHints | None = None) -> Article | None:
+    """Parse one page; None when it is not a news article or cannot be read."""
+    hints = hints or ParseHints()
+    if isinstance(html, bytes):
+        html = decode_html(html, hints.charset)
+    tree = _parse_tree(html)
+    if tree is None:
+        return None
+    rules = hints.site_rules
+    if rules is not None:
+        for selector in rules.remove:
+            for element in select(tree, selector):
+                if element.getparent() is not None:
+                    element.drop_tree()
+    page = collect(tree, url)
+    return _build(tree, page, url, hints, rules)
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding and parsing
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{2,40})""", re.I
+)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# WHATWG: pages labelled latin-1 or ascii are decoded as windows-1252 by every browser.
+_WHATWG_ALIASES = {"latin_1": "cp1252", "ascii": "cp1252", "iso8859_1": "cp1252"}
+_local = threading.local()
+
+
+def decode_html(data: bytes, declared: str | None = None) -> str:
+    """Bytes to text: BOM, HTTP charset, ``<meta charset>``, valid UTF-8, then detection."""
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
+                       (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace").lstrip("\ufeff")
+    match = _META_CHARSET.search(data[:4096])
+    for label in (declared, match.group(1).decode("ascii") if match else None):
+        if declared_codec := _codec(label):
+            try:
+                return data.decode(declared_codec)
+            except UnicodeDecodeError:
+                continue  # the label lies; try the next source
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    return data.decode(_detect(data[:200_000]) or "cp1252", errors="replace")
+
+
+def _detect(sample: bytes) -> str | None:
+    """charset-normalizer's guess; windows-1252 when it fits as well as the best guess.
+
+    Western text in single-byte encodings often decodes equally well as cp1250, cp1252 and
+    cp1257 (ã vs ă); windows-1252 is by far the most common on the web and WHATWG's default,
+    so ties go to it.
+    """
+    results = list(from_bytes(sample))
+    if not results:
+        return None
+    best = results[0]
+    for match in results:
+        if (
+            "cp1252" in match.could_be_from_charset
+            and match.chaos <= best.chaos + 0.01
+            and match.coherence >= best.coherence - 0.02
+        ):
+            return "cp1252"
+    return _codec(best.encoding)
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'")).name
+    except (LookupError, ValueError):
+        return None
+    if name.startswith("utf-16") or name.startswith("utf-32"):
+        return None  # a <meta> in an ASCII-readable page cannot be UTF-16 (WHATWG)
+    return _WHATWG_ALIASES.get(name.replace("-", "_"), name)
+
+
+def _html_parser() -> Any:
+    # lxml parser objects must not be shared between threads (extraction may run in
+    # asyncio.to_thread workers): one per thread.
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = lxml.html.HTMLParser(
+            collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
+        )
+        _local.parser = parser
+    return parser
+
+
+def _parse_tree(text: str) -> Any:
+    text = _CONTROL_CHARS.sub("", _XML_DECLARATION.sub("", text, count=1))
+    if not text.strip():
+        return None
+    try:
+        tree = lxml.html.document_fromstring(text, parser=_html_parser())
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+    if tree is None or not isinstance(tree.tag, str) or tree.find("body") is None:
+        return None
+    return tree
+
+
+# --------------------------------------------------------------------------------------------
+# Fields
+
+
+def _build(
+    tree: Any, page: PageMeta, url: str, hints: ParseHints, rules: SiteRules | None
+) -> Article | None:
+    article = page.article
+    types = page.types()
+    og_type = (page.first("og:type") or "").lower()
+    publisher = as_text(article.get("publisher"))
+    site_names = [n for n in (page.first("og:site_name"), publisher,
+                              page.first("application-name")) if n]  # fmt: skip
+    if "liveblogposting" in types or og_type == "profile":
+        return None
+    if not article and types & LISTING_TYPES:
+        return None
+
+    title = _title(tree, page, hints, rules, site_names)
+    headline = text_of(page.h1) if page.h1 is not None else ""
+    tags = _tags(tree, page, url, hints, rules)
+    lead_image, caption, credit = _lead_image(tree, page, url, hints)
+
+    if rules is not None and rules.body and (selected := select(tree, rules.body)):
+        raw = paragraphs_of(selected)
+    else:
+        raw = _trafilatura(tree, url)
+    paragraphs = clean_paragraphs(
+        raw, title=title, skip=(caption, credit, headline), tags=tags, site_names=site_names,
+        boilerplate=hints.boilerplate,
+    )  # fmt: skip
+    raw_body = article.get("articleBody")  # not as_text(): its line breaks are paragraphs
+    article_body = raw_body if isinstance(raw_body, str) else as_text(raw_body)
+    if sum(map(len, paragraphs)) < _THIN_BODY_CHARS and article_body:
+        fallback = clean_paragraphs(split_article_body(article_body), title=title,
+                                    boilerplate=hints.boilerplate)  # fmt: skip
+        if sum(map(len, fallback)) > sum(map(len, paragraphs)):
+            paragraphs = fallback
+    body = "\n\n".join(paragraphs)
+    declared = bool(article) or og_type == "article" or bool(page.first(*PUBLISHED_META[:3]))
+    declared = declared or bool(tree.xpath("//*[@itemscope][contains(@itemtype,'Article')]"))
+    if _not_an_article(tree, url, title, headline, body, og_type, types, declared):
+        return None
+
+    now = hints.fetched_at or datetime.now(UTC)
+    published, source = published_date(tree, page, url, hints, rules, now)
+    modified = modified_date(tree, page, hints.timezone, now)
+
+    return Article(
+        url=_final_url(page, url),
+        canonical_url=normalize_url(page.canonical) if page.canonical else None,
+        title=title,
+        authors=_authors(tree, page, hints, rules, site_names),
+        published_at=published.at if published else None,
+        modified_at=modified.at if modified else None,
+        tags=tuple(sorted(tags)),
+        body=body,
+        summary=_summary(page, paragraphs),
+        lead_image_url=lead_image,
+        language=_language(page, hints),
+        published_source=source if published else None,
+        published_precision=published.precision if published else None,
+        lead_image_caption=caption,
+        lead_image_credit=credit,
+    )
+
+
+def _trafilatura(tree: Any, url: str) -> list[str]:
+    try:
+        return run_trafilatura(tree, url)
+    except (ValueError, TypeError, etree.LxmlError, RecursionError):  # junk trees inside the lib
+        return []
+
+
+def _not_an_article(
+    tree: Any,
+    url: str,
+    title: str,
+    headline: str,
+    body: str,
+    og_type: str,
+    types: set[str],
+    declared: bool,
+) -> bool:
+    if len(body) < _MIN_BODY_CHARS:
+        return True
+    title_tag = tree.findtext(".//title") or ""
+    first = body.split("\n\n", 1)[0]
+    if len(body) < 600 and any(_ERROR_TITLE.search(t) for t in (title, title_tag, headline, first)):
+        return True
+    is_video = og_type.startswith("video") or ("videoobject" in types and not types & ARTICLE_TYPES)
+    if is_video and len(body) < 400:
+        return True
+    if declared:
+        return False
+    return bool(_AUTHOR_PATH.match(urlsplit(url).path)) or _looks_like_listing(tree, body)
+
+
+def _looks_like_listing(tree: Any, body: str) -> bool:
+    """Many headline-sized links and little prose besides them: an index or tag page.
+
+    trafilatura often keeps teaser lists, so the link text is subtracted from the body before
+    comparing: an article with a related-stories rail still has far more prose than links.
+    """
+    headline_links = link_words = 0
+    for anchor in tree.iter("a"):
+        words = len(text_of(anchor).split())
+        if words >= 4:
+            headline_links += 1
+            link_words += words
+    prose_words = max(0, len(body.split()) - link_words)
+    return headline_links >= 5 and prose_words < 1.5 * link_words
+
+
+def _strip_site_name(title: str, site_names: list[str]) -> str:
+    for name in site_names:
+        for sep in (" | ", " - ", " – ", " — ", " :: ", " · ", ": "):
+            suffix, prefix = f"{sep}{name}".casefold(), f"{name}{sep}".casefold()
+            if title.casefold().endswith(suffix) and len(title) > len(suffix):
+                return title[: -len(suffix)].strip()
+            if title.casefold().startswith(prefix) and len(title) > len(prefix) and sep != ": ":
+                return title[len(prefix) :].strip()
+    return title
+
+
+def _title(
+    tree: Any, page: PageMeta, hints: ParseHints, rules: SiteRules | None, site_names: list[str]
+) -> str:
+    title = None
+    if rules is not None and rules.title and (selected := select(tree, rules.title)):
+        title = text_of(selected[0]) or None
+    title = title or as_text(page.article.get("headline")) or page.first("og:title")
+    title = title or next(iter(page.micro("headline")), None)
+    if not title:
+        try:
+            title = clean(extract_title(tree))
+        except (ValueError, TypeError, etree.LxmlError):
+            title = None
+    return _strip_site_name(title or clean(hints.title) or "", site_names)
+
+
+def _final_url(page: PageMeta, url: str) -> str:
+    for candidate in (page.canonical, page.first("og:url"),
+                      as_text(page.article.get("url")),
+                      as_text(page.article.get("mainEntityOfPage"))):  # fmt: skip
+        absolute = absolute_http(candidate, url)
+        if absolute and same_site(absolute, url) and (normal := normalize_url(absolute)):
+            return normal
+    return normalize_url(url) or url
+
+
+def _authors(
+    tree: Any, page: PageMeta, hints: ParseHints, rules: SiteRules | None, site_names: list[str]
+) -> tuple[str, ...]:
+    selected = select(tree, rules.authors) if rules is not None and rules.authors else []
+    if names := clean_authors((text_of(e) for e in selected), site_names):
+        return names
+    meta = [a for a in page.all("author", "article:author", "dc.creator") if "://" not in a]
+    bylines = byline_texts(tree, page.h1)
+    for candidates in (jsonld_authors(page.article), meta, bylines, hints.authors):
+        if names := clean_authors(candidates, site_names):
+            return names
+    return ()
+
+
+def _tags(
+    tree: Any, page: PageMeta, url: str, hints: ParseHints, rules: SiteRules | None
+) -> set[str]:
+    tags = split_tags([*hints.tags, *hints.keywords])
+    if rules is not None and rules.tags and (selected := select(tree, rules.tags)):
+        return tags | split_tags([text_of(e) for e in selected])
+    return tags | split_tags(
+        [page.article.get("keywords"), *page.all("article:tag", "keywords", "news_keywords"),
+         *page.micro("keywords"), *page_tag_links(tree, url)]
+    )  # fmt: skip
+
+
+def _lead_image(
+    tree: Any, page: PageMeta, url: str, hints: ParseHints
+) -> tuple[str | None, str | None, str | None]:
+    ld_url, ld_caption = jsonld_image(page.article)
+    figure = figure_image(tree)
+    candidates = [
+        page.first("og:image", "og:image:url", "og:image:secure_url"), ld_url,
+        page.first("twitter:image", "twitter:image:src"), next(iter(page.micro("image")), None),
+        image_src(figure) if figure is not None else None, hints.image_url,
+    ]  # fmt: skip
+    image = next((a for c in candidates if (a := absolute_http(c, url))), None)
+    if image is None:
+        return None, None, None
+    element = find_image_element(tree, image, url)
+    caption, credit = caption_and_credit(element) if element is not None else (None, None)
+    return image, caption or ld_caption, credit
+
+
+def _summary(page: PageMeta, paragraphs: list[str]) -> str | None:
+    text = page.first("og:description", "description", "twitter:description")
+    text = text or as_text(page.article.get("description")) or (paragraphs[0] if paragraphs else "")
+    if len(text) <= _SUMMARY_CHARS:
+        return text or None
+    cut = text[: _SUMMARY_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:-–—")
+    return cut + "…"
+
+
+def _language(page: PageMeta, hints: ParseHints) -> str | None:
+    for raw in (page.html_lang, as_text(page.article.get("inLanguage")), hints.language,
+                page.first("og:locale")):  # fmt: skip
+        primary = re.split(r"[-_]", raw.strip(), maxsplit=1)[0].lower() if raw else ""
+        if re.fullmatch(r"[a-z]{2,3}", primary):
+            return primary
+    return None

@@ -1,0 +1,331 @@
+"""The parser against golden pages, plus focused tests of what goldens cannot show.
+
+Golden pages live in ``tests/pages``: ``NAME.html`` is a page written for these tests in the
+shape of a real kind of news page, ``NAME.json`` holds the ``url`` and ``hints`` to call
+``parse_article`` with and the expected ``article`` (null: not an article). Regenerate with
+``python scripts/regen_golden.py`` and review the diff: the JSON files are the spec.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.article import Article, ParseHints, SiteRules
+from crawler.body import clean_paragraphs
+from crawler.parser import decode_html, parse_article
+from crawler.textnorm import normalize_text, paragraph_key
+
+PAGES = Path(__file__).parent / "pages"
+NAMES = sorted(p.stem for p in PAGES.glob("*.json"))
+FIELDS = [f.name for f in dataclasses.fields(Article)]
+
+
+def load(name: str) -> tuple[bytes, str, ParseHints | None, dict[str, Any] | None]:
+    spec = json.loads((PAGES / f"{name}.json").read_text(encoding="utf-8"))
+    return (PAGES / f"{name}.html").read_bytes(), spec["url"], hints_of(spec), spec["article"]
+
+
+def hints_of(spec: dict[str, Any]) -> ParseHints | None:
+    raw = spec.get("hints")
+    if raw is None:
+        return None
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in ("published_at", "fetched_at"):
+            values[key] = datetime.fromisoformat(value)
+        elif key == "site_rules":
+            rules: dict[str, Any] = {k: tuple(v) if k == "remove" else v for k, v in value.items()}
+            values[key] = SiteRules(**rules)
+        elif key == "boilerplate":
+            values[key] = frozenset(value)
+        else:
+            values[key] = tuple(value) if isinstance(value, list) else value
+    return ParseHints(**values)
+
+
+def expected_value(field: str, value: Any) -> Any:
+    if value is not None and field in ("published_at", "modified_at"):
+        return datetime.fromisoformat(value)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def test_there_are_enough_golden_pages() -> None:
+    assert len(NAMES) >= 15
+    for name in NAMES:
+        assert (PAGES / f"{name}.html").exists(), name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_golden_page(name: str) -> None:
+    html, url, hints, expected = load(name)
+    article = parse_article(html, url, hints)
+    if expected is None:
+        assert article is None
+        return
+    assert article is not None
+    for field in FIELDS:
+        assert getattr(article, field) == expected_value(field, expected[field]), field
+    for field in ("published_at", "modified_at"):
+        value = getattr(article, field)
+        assert value is None or value.utcoffset() is not None
+
+
+# --------------------------------------------------------------------------------------------
+# The example page's shape, spelled out
+
+
+def test_example_shape_gets_everything_right() -> None:
+    html, url, _, _ = load("tagged_byline_text_date")
+    article = parse_article(html, url, ParseHints(fetched_at=datetime(2022, 11, 12, 3, tzinfo=UTC)))
+    assert article is not None
+    assert article.published_at == datetime(2022, 11, 12, 0, 29, tzinfo=UTC)
+    assert (article.published_source, article.published_precision) == ("text", "minute")
+    assert article.tags == ("bridges", "portmere", "storms")
+    assert article.authors == ()
+    assert article.title == "Portmere Reopens Harbour Bridge Months After Storm Collapse"
+    assert article.lead_image_credit == "Tomas Reyes/AFP via Getty Images"
+    for chrome in ("©", "rights reserved", "comment", "Share", "Getty", "Open again", "214",
+                   "2022-29-11", "Sign up", "Tags:", "Google Play", "Media, Inc"):  # fmt: skip
+        assert chrome not in article.body, chrome
+    assert article.body.count("\n\n") == 10  # eleven paragraphs, breaks kept
+
+
+def test_chrome_lines_are_dropped_from_a_body() -> None:
+    prose = "The council met on Tuesday and agreed to repair the harbour wall before winter."
+    lines = [
+        "FREE – Download on the App Store", "Tags: storms | bridges", prose,
+        "Reporting from the wires was used in this story.",
+        "© 2022 Example News. All rights reserved.", "Tap here to comment on this story",
+        "Share", prose, "storms, bridges", "376", "2022-29-11", "Friday, 11 November 2022 07:29 PM",
+        "Example News Media, Inc.", "Sign up for our weekly newsletter",
+    ]  # fmt: skip
+    kept = clean_paragraphs(lines, tags={"storms", "bridges"}, site_names=["Example News"])
+    assert kept == [prose, "Reporting from the wires was used in this story."]
+
+
+def test_chrome_rules_do_not_eat_prose() -> None:
+    lines = [
+        "By the end of the day, more than 300 people had signed the petition to keep it open.",
+        "Share prices of the operator fell 4% after the announcement on Monday morning.",
+        "Read more slowly than usual, the statement gave no date for the reopening.",
+    ]
+    assert clean_paragraphs(lines) == lines
+
+
+# --------------------------------------------------------------------------------------------
+# Determinism, boilerplate, site rules
+
+
+def test_same_result_whatever_ran_before() -> None:
+    html, url, hints, _ = load("jsonld_multi_author_offset")
+    first = parse_article(html, url, hints)
+    for name in NAMES:
+        other_html, other_url, other_hints, _ = load(name)
+        parse_article(other_html, other_url, other_hints)
+        parse_article(other_html, other_url, other_hints)  # a duplicate would trip a dedup cache
+    assert parse_article(html, url, hints) == first
+    assert parse_article(html.decode("utf-8"), url, hints) == first
+
+
+def test_boilerplate_paragraphs_are_dropped() -> None:
+    html, url, hints, _ = load("opengraph_meta_only")
+    article = parse_article(html, url, hints)
+    assert article is not None
+    paragraphs = article.body.split("\n\n")
+    known = frozenset({paragraph_key(paragraphs[-1].upper() + "  ")})  # spelling must not matter
+    trimmed = parse_article(
+        html, url, dataclasses.replace(hints or ParseHints(), boilerplate=known)
+    )
+    assert trimmed is not None
+    assert trimmed.body.split("\n\n") == paragraphs[:-1]
+
+
+def test_site_rules_remove_first_then_override_fields() -> None:
+    html, url, hints, _ = load("us_dateline_et")
+    rules = SiteRules(
+        domain="prairieledger.example",
+        remove=(".article-body p:nth-of-type(3)",),
+        title=".navbar a",
+        authors=".navbar a:nth-of-type(3)",
+        tags=".navbar a:nth-of-type(2)",
+        published=".article-timestamp",
+    )
+    article = parse_article(html, url, dataclasses.replace(hints or ParseHints(), site_rules=rules))
+    assert article is not None
+    assert article.title == "Prairie Ledger"
+    assert article.authors == ("Food",)
+    assert article.tags == ("news",)
+    assert "People came hungry" not in article.body
+    assert article.published_at == datetime(2023, 9, 8, 23, 29, tzinfo=UTC)
+    assert article.published_source == "text"
+
+
+def test_site_rule_body_selector_wins() -> None:
+    html, url, hints, _ = load("us_dateline_et")
+    rules = SiteRules(domain="prairieledger.example", body=".article-body p:first-child")
+    article = parse_article(html, url, dataclasses.replace(hints or ParseHints(), site_rules=rules))
+    assert article is not None
+    assert article.body.startswith("The state fair closed its gates")
+    assert "\n\n" not in article.body
+
+
+def test_bad_site_rule_selector_is_ignored() -> None:
+    html, url, hints, expected = load("us_dateline_et")
+    rules = SiteRules(domain="prairieledger.example", title="[[[", remove=("!!",))
+    article = parse_article(html, url, dataclasses.replace(hints or ParseHints(), site_rules=rules))
+    assert article is not None and expected is not None
+    assert article.title == expected["title"]
+
+
+def test_hints_fill_what_the_page_lacks() -> None:
+    html = (
+        "<html><body><div><p>" + "A quiet paragraph about the harbour and its boats. " * 8
+        + "</p><p>" + "Another paragraph follows with more detail on the plan. " * 6
+        + "</p></div></body></html>"
+    )  # fmt: skip
+    hints = ParseHints(
+        title="Harbour plan", authors=("By Ann Lee and Bo Park",),
+        published_at=datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC), published_source="sitemap",
+        image_url="/img/a.jpg", language="nl-BE", tags=("Harbour",),
+        fetched_at=datetime(2023, 1, 3, tzinfo=UTC),
+    )  # fmt: skip
+    article = parse_article(html, "https://example.org/a?utm_source=x", hints)
+    assert article is not None
+    assert article.title == "Harbour plan"
+    assert article.authors == ("Ann Lee", "Bo Park")
+    assert article.published_at == datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert (article.published_source, article.published_precision) == ("sitemap", "second")
+    assert article.lead_image_url == "https://example.org/img/a.jpg"
+    assert article.language == "nl"
+    assert article.tags == ("harbour",)
+    assert article.url == "https://example.org/a"
+
+
+# --------------------------------------------------------------------------------------------
+# Encodings
+
+CP1252_PAGE = (
+    "<html><head>{meta}<title>Caf\u00e9 na\u00efve</title></head><body><article>"
+    "<h1>\u201cCaf\u00e9\u201d owners in S\u00e3o Jo\u00e3o win \u20ac5,000 prize</h1>"
+    + "<p>\u201cWe did not expect it,\u201d said Ren\u00e9e Ib\u00e1\u00f1ez \u2014 the owner "
+    "of the small caf\u00e9 near the station \u2014 who opened it twelve years ago with her "
+    "brother.</p>" * 3 + "</article></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("meta", "charset"),
+    [
+        ('<meta charset="windows-1252">', None),  # <meta charset>
+        (
+            '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">',
+            None,
+        ),  # WHATWG
+        ("", "windows-1252"),  # HTTP header only
+        ('<meta charset="utf-8">', "cp1252"),  # the header wins over the page
+        ("", "utf-8"),  # a lying header: the bytes are not UTF-8, detection takes over
+        ("", None),  # nothing declared: charset-normalizer
+    ],
+)
+def test_windows_1252_comes_out_right(meta: str, charset: str | None) -> None:
+    data = CP1252_PAGE.format(meta=meta).encode("cp1252")
+    text = decode_html(data, charset)
+    assert "\u201cCaf\u00e9\u201d owners in S\u00e3o Jo\u00e3o win \u20ac5,000 prize" in text
+    article = parse_article(data, "https://example.org/cafe", ParseHints(charset=charset))
+    assert article is not None
+    assert (
+        article.title == "\u201cCaf\u00e9\u201d owners in S\u00e3o Jo\u00e3o win \u20ac5,000 prize"
+    )
+    assert "Ren\u00e9e Ib\u00e1\u00f1ez \u2014 the owner" in article.body
+
+
+def test_utf8_bom_and_xml_declaration() -> None:
+    page = CP1252_PAGE.format(meta='<meta charset="windows-1252">')
+    data = b"\xef\xbb\xbf" + page.encode("utf-8")
+    assert decode_html(data) == page  # the BOM beats the (wrong) meta charset
+    with_declaration = '<?xml version="1.0" encoding="utf-8"?>' + page
+    assert parse_article(with_declaration, "https://example.org/cafe") is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Junk never raises
+
+JUNK: list[str | bytes] = [
+    "",
+    b"",
+    "   \n\t ",
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40,
+    bytes(range(256)) * 100,
+    "<html><body><p>unclosed <div><span><b>tags <p>everywhere</i></table></html>",
+    "<p>" + "x" * 5 + "</p>",
+    '<html><body><div data-x="' + "a" * 11_000_000 + '">hi</div></body></html>',
+    "<div>" * 5000 + "deep text " * 50 + "</div>" * 5000,
+    "<html>\x00\x01\x02<body>\x00 nul bytes <p>" + "text " * 100 + "</p></body></html>",
+    '{"json": "not html"}',
+    "<html><head><title>404</title></head><body><h1>Page not found</h1></body></html>",
+    '<html><head><script type="application/ld+json">{"@type": "NewsArticle", "headline": '
+    '["x", {"@value": 3}], "datePublished": {"bad": []}, "author": [null, 5, {"name": ["A"]}], '
+    '"keywords": [[1], {"a": 1}], "image": [{}], "inLanguage": 7}</script></head><body>'
+    + "<p>"
+    + "Some words in a paragraph of reasonable length. " * 10
+    + "</p></body></html>",
+]
+
+
+@pytest.mark.parametrize("junk", JUNK, ids=range(len(JUNK)))
+def test_junk_never_raises(junk: str | bytes) -> None:
+    result = parse_article(junk, "https://example.org/x")
+    assert result is None or isinstance(result, Article)
+
+
+def test_junk_url_never_raises() -> None:
+    html, _, _, _ = load("us_dateline_et")
+    for url in ("", "not a url", "javascript:alert(1)", "http://[::1", "ftp://example.org/a"):
+        article = parse_article(html, url)
+        assert article is None or isinstance(article, Article)
+
+
+def test_textnorm_keys() -> None:
+    assert normalize_text("  Ｆｕｌｌ\u00a0WIDTH\n\ttext ") == "full width text"
+    assert paragraph_key("A  b") == paragraph_key("a b")
+    assert len(paragraph_key("x")) == 40
+
+
+def test_jsonld_article_body_when_the_page_body_is_empty() -> None:
+    body = "First paragraph of the story, rendered by script on the real page.\n\n" + (
+        "Second paragraph with enough words to count as article text for the parser. " * 3
+    )
+    html = (
+        '<html lang="en"><head><script type="application/ld+json">'
+        + json.dumps(
+            {"@type": "NewsArticle", "headline": "Scripted story", "articleBody": body,
+             "datePublished": "2023-05-06T07:08:09+00:00"}
+        )
+        + '</script></head><body><div id="app"></div></body></html>'
+    )  # fmt: skip
+    article = parse_article(html, "https://example.org/s", ParseHints(fetched_at=NOW))
+    assert article is not None
+    assert article.body.split("\n\n") == [p.strip() for p in body.split("\n\n")]
+    assert article.published_source == "json-ld"
+
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_author_listing_url_is_not_an_article() -> None:
+    html, _, hints, _ = load("htmldate_url_date")
+    assert parse_article(html, "https://fenlandecho.example/author/grace-pemberton/", hints) is None
+
+
+def test_junk_jsonld_dates_fall_through_to_meta() -> None:
+    html, url, hints, _ = load("junk_jsonld_dates")
+    article = parse_article(html, url, hints)
+    assert article is not None
+    assert article.published_source == "meta"
+    assert article.published_at == datetime(2022, 4, 19, 20, 10, tzinfo=UTC)
