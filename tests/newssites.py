@@ -911,6 +911,7 @@ class FixtureSite:
     def __init__(self, slow_delay: float = 3.0) -> None:
         self.state = 1
         self.slow_delay = slow_delay
+        self.crawl_delay: float | None = None  # adds a Crawl-delay line to robots.txt
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -1056,7 +1057,10 @@ class FixtureSite:
         path = parts.path or "/"
         query = parse_qs(parts.query)
         if path == "/robots.txt":
-            return _Response(200, TEXT, self._robots().encode("utf-8"))
+            robots = self._robots()
+            if self.crawl_delay is not None:
+                robots += f"Crawl-delay: {self.crawl_delay}\n"
+            return _Response(200, TEXT, robots.encode("utf-8"))
         response = self._route(path, query)
         if response is None and path in self._nav_paths():
             response = self._index_page(path)

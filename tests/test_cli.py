@@ -85,8 +85,9 @@ def test_query_table_lists_newest_first(settings_path: Path, capsys) -> None:
 
 
 def test_query_json_filters_by_tag(settings_path: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "query", "--settings", str(settings_path), "--tag", "WORLD",
-                           "--format", "json")
+    code, out, _ = run_cli(
+        capsys, "query", "--settings", str(settings_path), "--tag", "WORLD", "--format", "json"
+    )
     assert code == 0
     rows = json.loads(out)
     assert [r["title"] for r in rows] == ["Story number 1"]
@@ -94,8 +95,16 @@ def test_query_json_filters_by_tag(settings_path: Path, capsys) -> None:
 
 
 def test_query_since_and_csv(settings_path: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "query", "--settings", str(settings_path), "--since",
-                           "2024-05-02", "--format", "csv")
+    code, out, _ = run_cli(
+        capsys,
+        "query",
+        "--settings",
+        str(settings_path),
+        "--since",
+        "2024-05-02",
+        "--format",
+        "csv",
+    )
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["title"] for r in rows] == ["Story number 2"]
@@ -103,13 +112,15 @@ def test_query_since_and_csv(settings_path: Path, capsys) -> None:
 
 
 def test_query_bad_date_is_a_one_line_error(settings_path: Path, capsys) -> None:
-    code, out, err = run_cli(capsys, "query", "--settings", str(settings_path), "--since", "soon")
+    code, _, err = run_cli(capsys, "query", "--settings", str(settings_path), "--since", "soon")
     assert code == 1
     assert err.strip().startswith("newsmon: --since 'soon'") and len(err.strip().splitlines()) == 1
 
 
 def test_show_by_id_and_by_tracking_url(settings_path: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "show", "--settings", str(settings_path), "2", "--format", "json")
+    code, out, _ = run_cli(
+        capsys, "show", "--settings", str(settings_path), "2", "--format", "json"
+    )
     assert code == 0
     detail = json.loads(out)
     assert detail["title"] == "Story number 2" and detail["versions"] == 2
@@ -124,10 +135,13 @@ def test_show_unknown_article_exits_1(settings_path: Path, capsys) -> None:
     assert code == 1 and "no stored article matches '999'" in err
 
 
-def test_export_jsonl_has_exactly_the_documented_keys(settings_path: Path, tmp_path: Path,
-                                                     capsys) -> None:
+def test_export_jsonl_has_exactly_the_documented_keys(
+    settings_path: Path, tmp_path: Path, capsys
+) -> None:
     target = tmp_path / "out.jsonl"
-    code, _, err = run_cli(capsys, "export", "--settings", str(settings_path), "--output", str(target))
+    code, _, err = run_cli(
+        capsys, "export", "--settings", str(settings_path), "--output", str(target)
+    )
     assert code == 0 and "exported 2 articles" in err
     records = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert [tuple(r) for r in records] == [EXPORT_KEYS, EXPORT_KEYS]
@@ -136,8 +150,16 @@ def test_export_jsonl_has_exactly_the_documented_keys(settings_path: Path, tmp_p
 
 
 def test_export_csv_to_stdout(settings_path: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "export", "--settings", str(settings_path), "--format", "csv",
-                           "--since", "2024-05-02")
+    code, out, _ = run_cli(
+        capsys,
+        "export",
+        "--settings",
+        str(settings_path),
+        "--format",
+        "csv",
+        "--since",
+        "2024-05-02",
+    )
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 1 and tuple(rows[0]) == EXPORT_KEYS

@@ -103,7 +103,9 @@ def test_tracking_variant_of_a_stored_url_is_the_same_article(store: Store) -> N
     first = store.save_article(parsed(), feed="a", fetched_at=T0)
     second = store.save_article(
         parsed(canonical_url=None, url="https://www.news.example/2024/03/01/river-flood.html"),
-        feed="b", feed_tags=["rivers"], fetched_at=T0,
+        feed="b",
+        feed_tags=["rivers"],
+        fetched_at=T0,
     )
     assert second.article_id == first.article_id
     with store.reading() as session:
@@ -119,7 +121,9 @@ def test_same_content_under_another_url_is_a_duplicate(store: Store) -> None:
     assert second.outcome == "duplicate" and second.article_id == first.article_id
     assert count(store, Article) == 1
     with store.reading() as session:
-        assert find_article(session, "https://news.example/amp/river-flood?utm_source=x") is not None
+        assert (
+            find_article(session, "https://news.example/amp/river-flood?utm_source=x") is not None
+        )
 
 
 def test_link_known_records_feed_and_tags_without_a_new_article(store: Store) -> None:
@@ -151,14 +155,18 @@ def test_concurrent_saves_of_one_url_store_it_once(store: Store) -> None:
 
 
 def test_runs_and_feed_status(store: Store) -> None:
-    store.sync_feeds([("a", "rss", "https://news.example/rss"), ("b", "listing", "https://x.example/")])
+    store.sync_feeds(
+        [("a", "rss", "https://news.example/rss"), ("b", "listing", "https://x.example/")]
+    )
     run_id = store.start_run("a", T0)
     store.save_article(parsed(), feed="a", fetched_at=datetime.now(UTC))
     store.finish_run(run_id, RunCounts(pages_fetched=3, articles_found=2, articles_new=1), "ok")
     failed = store.start_run("b", T0)
     store.finish_run(failed, RunCounts(errors=1), "failed", "https://x.example/: HTTP 500")
     with store.reading() as session:
-        rows = {r.name: r for r in feed_status(session, [("a", "rss", True), ("b", "listing", True)])}
+        rows = {
+            r.name: r for r in feed_status(session, [("a", "rss", True), ("b", "listing", True)])
+        }
         assert rows["a"].last_outcome == "ok" and rows["a"].articles_new == 1
         assert rows["a"].articles_24h == 1 and rows["a"].consecutive_failures == 0
         assert rows["b"].last_outcome == "failed" and rows["b"].consecutive_failures == 1
@@ -177,10 +185,16 @@ def test_interrupted_runs_are_closed(store: Store) -> None:
 def test_query_filters_and_order(store: Store) -> None:
     store.save_article(parsed(), feed="a", fetched_at=T0)
     store.save_article(
-        parsed(url="https://other.example/b", canonical_url=None, title="Later story",
-               body="Completely different text about elections.", tags=("politics",),
-               published_at=datetime(2024, 3, 2, tzinfo=UTC)),
-        feed="b", fetched_at=T0,
+        parsed(
+            url="https://other.example/b",
+            canonical_url=None,
+            title="Later story",
+            body="Completely different text about elections.",
+            tags=("politics",),
+            published_at=datetime(2024, 3, 2, tzinfo=UTC),
+        ),
+        feed="b",
+        fetched_at=T0,
     )
     with store.reading() as session:
         rows = query_articles(session, ArticleFilter())

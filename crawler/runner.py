@@ -1,0 +1,219 @@
+"""Running feed crawls inside one long-lived Twisted/asyncio process.
+
+Scrapy runs on Twisted's ``AsyncioSelectorReactor``, installed before anything imports
+``twisted.internet.reactor``; crawls are started with ``AsyncCrawlerRunner`` and awaited
+as asyncio tasks, so APScheduler's ``AsyncIOScheduler`` can share the same loop. The
+reactor is started once per process (it cannot be restarted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from crawler.config import FeedConfig, Settings
+from crawler.politeness import HostGuard
+from crawler.store import RunCounts, Store
+
+log = logging.getLogger("crawler.runner")
+
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+def install_asyncio_reactor() -> asyncio.AbstractEventLoop:
+    """Install the asyncio reactor (once) and return its event loop."""
+    from scrapy.utils.reactor import (
+        install_reactor,
+        is_asyncio_reactor_installed,
+        is_reactor_installed,
+    )
+
+    if is_reactor_installed():
+        if not is_asyncio_reactor_installed():
+            raise RuntimeError("a Twisted reactor other than the asyncio one is already installed")
+        return get_reactor()._asyncioEventloop  # type: ignore[no-any-return]
+    install_reactor(ASYNCIO_REACTOR)
+    reactor = get_reactor()
+    loop: asyncio.AbstractEventLoop = reactor._asyncioEventloop
+    # AsyncCrawlerRunner neither sizes the reactor thread pool nor installs Scrapy's
+    # caching resolver (the CrawlerProcess does both): do it here, once.
+    reactor.suggestThreadPoolSize(10)
+    from scrapy.resolver import CachingThreadedResolver
+
+    CachingThreadedResolver(reactor, cache_size=10_000, timeout=60.0).install_on_reactor()
+    return loop
+
+
+def get_reactor() -> Any:
+    """The installed Twisted reactor (typed loosely: its interfaces are split over many
+    zope interfaces that mypy cannot combine)."""
+    from twisted.internet import reactor
+
+    return reactor
+
+
+def scrapy_settings(settings: Settings) -> dict[str, Any]:
+    crawl = settings.crawl
+    return {
+        "TWISTED_REACTOR": ASYNCIO_REACTOR,
+        "USER_AGENT": crawl.user_agent,
+        "ROBOTSTXT_OBEY": crawl.obey_robots_txt,
+        # Delay and per-host concurrency are enforced across crawls by HostGuardMiddleware;
+        # Scrapy's own per-crawler limits stay out of its way.
+        "DOWNLOAD_DELAY": 0,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_requests_per_host,
+        "CONCURRENT_REQUESTS": 16,
+        "DOWNLOAD_TIMEOUT": crawl.timeout,
+        "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "RETRY_ENABLED": crawl.retries > 0,
+        "RETRY_TIMES": crawl.retries,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawler.politeness.BackoffRetryMiddleware": 550,
+            "crawler.politeness.HostGuardMiddleware": 1000,
+        },
+        "REDIRECT_MAX_TIMES": 10,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_ENABLED": False,
+        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+        # Spider callbacks do small synchronous reads; more items in flight buys nothing.
+        "CONCURRENT_ITEMS": 16,
+        "HTTPERROR_ALLOWED_CODES": [],
+        "MEMUSAGE_ENABLED": False,
+    }
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """How one feed run ended, for summaries and logs."""
+
+    feed: str
+    outcome: str  # ok | partial | failed | interrupted
+    counts: RunCounts
+    seconds: float
+    error: str | None
+    not_articles: int
+    robots_skipped: int
+
+    def summary(self) -> str:
+        c = self.counts
+        line = (
+            f"{self.feed}: {self.outcome} in {self.seconds:.1f}s — pages {c.pages_fetched}"
+            f" (304/unchanged {c.not_modified}), found {c.articles_found}, new {c.articles_new},"
+            f" versions {c.versions_new}, duplicates {c.duplicates}, errors {c.errors}"
+        )
+        return line + (f" — {self.error}" if self.error else "")
+
+
+class FeedRunner:
+    """Starts one Scrapy crawl per feed run and records the run in the database."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        from scrapy.crawler import AsyncCrawlerRunner
+
+        self.settings = settings
+        self.store = store
+        self._runner = AsyncCrawlerRunner(scrapy_settings(settings))
+        self.host_guard = HostGuard(
+            settings.crawl.concurrent_requests_per_host, settings.crawl.download_delay
+        )
+        self.stopping = False
+
+    def update_settings(self, settings: Settings) -> None:
+        """New crawls use the new settings; running ones finish with theirs."""
+        from scrapy.crawler import AsyncCrawlerRunner
+
+        self.settings = settings
+        self._runner = AsyncCrawlerRunner(scrapy_settings(settings))
+        self.host_guard.reconfigure(
+            settings.crawl.concurrent_requests_per_host, settings.crawl.download_delay
+        )
+
+    async def run_feed(
+        self,
+        feed: FeedConfig,
+        next_run_at: Callable[[], datetime | None] | None = None,
+    ) -> FeedOutcome:
+        from crawler.spiders.feed import FeedRun, FeedSpider
+
+        run = FeedRun(
+            feed=feed, settings=self.settings, store=self.store, host_guard=self.host_guard
+        )
+        started = time.monotonic()
+        run_id = await asyncio.to_thread(self.store.start_run, feed.name, run.started_at)
+        crash: str | None = None
+        try:
+            await self._runner.crawl(FeedSpider, run=run)
+        except Exception as exc:  # a crawl that blows up must not take the service with it
+            log.exception("feed %s: crawl crashed", feed.name)
+            crash = f"crawl crashed: {type(exc).__name__}: {exc}"
+        if self.stopping:
+            outcome = "interrupted"
+        elif crash or run.failure:
+            outcome = "failed"
+        elif run.counts.errors:
+            outcome = "partial"
+        else:
+            outcome = "ok"
+        error = crash or run.failure or (run.problems[0] if run.problems else None)
+        if run.may_save_validators and not self.stopping:
+            for url, validators in run.pending_validators.items():
+                await asyncio.to_thread(self.store.save_page_validators, url, validators)
+        await asyncio.to_thread(
+            self.store.finish_run,
+            run_id,
+            run.counts,
+            outcome,
+            error,
+            next_run_at() if next_run_at else None,
+        )
+        result = FeedOutcome(
+            feed=feed.name,
+            outcome=outcome,
+            counts=run.counts,
+            seconds=time.monotonic() - started,
+            error=error,
+            not_articles=run.not_articles,
+            robots_skipped=run.robots_skipped,
+        )
+        log.log(
+            logging.WARNING if outcome == "failed" else logging.INFO, "run %s", result.summary()
+        )
+        return result
+
+    async def run_feeds(self, feeds: Iterable[FeedConfig]) -> list[FeedOutcome]:
+        return list(await asyncio.gather(*(self.run_feed(f) for f in feeds)))
+
+    async def stop(self) -> None:
+        """Stop running crawls; what they fetched so far is already committed."""
+        self.stopping = True
+        await self._runner.stop()
+        await self._runner.join()
+
+
+def run_in_reactor(main: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``main()`` on the asyncio reactor and return its result (once per process)."""
+    loop = install_asyncio_reactor()
+    reactor = get_reactor()
+    outcome: dict[str, Any] = {}
+
+    async def wrapper() -> None:
+        try:
+            outcome["value"] = await main()
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            reactor.stop()
+
+    reactor.callWhenRunning(lambda: loop.create_task(wrapper()))
+    reactor.run(installSignalHandlers=False)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -1,0 +1,268 @@
+"""The long-running service: APScheduler jobs that run feed crawls on their timetables.
+
+One process, one reactor: APScheduler's ``AsyncIOScheduler`` runs on the reactor's asyncio
+loop and each job is an ``async def`` that awaits a Scrapy crawl. Jobs live in memory and
+are rebuilt from settings.toml at start and on reload; the per-feed state that must survive
+a restart (last run, validators, failures) lives in the database.
+
+Stopping follows the only order that neither hangs nor loses work: pause the scheduler,
+stop the running crawls (what they stored is committed), wait for them, shut the
+scheduler down, stop the reactor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from crawler.config import FeedConfig, Settings, load_settings
+from crawler.errors import SettingsError, UnknownFeedError
+from crawler.lock import ServiceLock
+from crawler.runner import FeedRunner, get_reactor, install_asyncio_reactor
+from crawler.store import Store, utcnow
+
+log = logging.getLogger("crawler.service")
+
+# APScheduler 3.x drops a run that starts more than 1 s late by default; a busy loop is
+# late often, and a skipped run is worse than a late one.
+MISFIRE_GRACE_SECONDS = 300
+# Feeds due at start are spread over this many seconds, so a restart does not stampede.
+START_SPREAD_SECONDS = 5.0
+# A failing feed waits at most this many of its intervals between attempts.
+MAX_BACKOFF_FACTOR = 32
+SETTINGS_POLL_SECONDS = 2.0
+
+
+class Service:
+    def __init__(self, settings: Settings, settings_path: Path | None = None) -> None:
+        self.settings = settings
+        self.settings_path = settings_path
+        self.store = Store.open(settings.database.url)
+        self.runner = FeedRunner(settings, self.store)
+        self.scheduler: AsyncIOScheduler | None = None
+        self._stopping: asyncio.Future[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self.exit_code = 0
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Block until SIGTERM/SIGINT; returns the process exit code.
+
+        Raises :class:`~crawler.errors.ServiceLockedError` when another service already
+        runs against the same database.
+        """
+        lock = ServiceLock(self.settings.database.url)
+        lock.acquire()
+        try:
+            loop = install_asyncio_reactor()
+            reactor = get_reactor()
+            reactor.callWhenRunning(lambda: loop.create_task(self._main(loop)))
+            reactor.run(installSignalHandlers=False)
+        finally:
+            self.store.close()
+            lock.release()
+        return self.exit_code
+
+    async def _main(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            self._stopping = loop.create_future()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.request_stop, sig.name)
+            loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+            interrupted = await asyncio.to_thread(self.store.close_interrupted_runs)
+            if interrupted:
+                log.warning(
+                    "marked %d runs left unfinished by a previous process as interrupted",
+                    interrupted,
+                )
+            self.scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
+            await self._install_jobs(self.settings.enabled_feeds(), first_start=True)
+            self.scheduler.start()
+            if self.settings_path is not None:
+                self._watcher = loop.create_task(self._watch_settings_file())
+            log.info(
+                "service started: %d feeds scheduled, database %s",
+                len(self.settings.enabled_feeds()),
+                _describe_db(self.settings.database.url),
+            )
+            await self._stopping
+            await self._shutdown()
+        except Exception:
+            log.exception("service failed")
+            self.exit_code = 1
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            get_reactor().stop()
+
+    def request_stop(self, why: str = "stop requested") -> None:
+        if self._stopping is not None and not self._stopping.done():
+            log.info("%s: stopping (running crawls are stopped, their articles are kept)", why)
+            self._stopping.set_result(None)
+
+    async def _shutdown(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self.scheduler is not None:
+            self.scheduler.pause()
+        await self.runner.stop()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        log.info("service stopped")
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    async def _install_jobs(self, feeds: tuple[FeedConfig, ...], first_start: bool) -> None:
+        scheduler = self.scheduler
+        assert scheduler is not None
+        await asyncio.to_thread(
+            self.store.sync_feeds, [(f.name, f.kind, f.url) for f in self.settings.feeds]
+        )
+        last_finished = await asyncio.to_thread(self.store.last_finished) if first_start else {}
+        now = utcnow()
+        for index, feed in enumerate(feeds):
+            trigger = feed.schedule.trigger(feed.timezone)
+            options: dict[str, Any] = {}
+            first = self._first_run(feed, last_finished.get(feed.name), now, index, len(feeds))
+            if first is not None:
+                options["next_run_time"] = first
+            scheduler.add_job(
+                self._run_job,
+                trigger=trigger,
+                args=[feed.name],
+                id=feed.name,
+                name=feed.name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=MISFIRE_GRACE_SECONDS,
+                replace_existing=True,
+                **options,
+            )
+
+    def _first_run(
+        self,
+        feed: FeedConfig,
+        last_finished: datetime | None,
+        now: datetime,
+        index: int,
+        total: int,
+    ) -> datetime | None:
+        """Resume the timetable: a feed that ran recently waits out its interval, an overdue
+        one runs soon (spread out). Cron feeds keep their own times (None = trigger decides)."""
+        every = feed.schedule.every
+        if every is None:
+            return None
+        spread = timedelta(seconds=START_SPREAD_SECONDS * index / max(total, 1))
+        if last_finished is None:
+            return now + spread
+        return max(now + spread, last_finished + every)
+
+    async def _run_job(self, feed_name: str) -> None:
+        try:
+            feed = self.settings.feed(feed_name)
+        except UnknownFeedError:
+            return  # removed by a reload while queued
+        job = self.scheduler.get_job(feed_name) if self.scheduler else None
+
+        def next_run() -> datetime | None:
+            return job.next_run_time if job is not None else None
+
+        try:
+            retry_at = await asyncio.to_thread(self._backoff_until, feed)
+            if retry_at is not None:
+                log.info(
+                    "feed %s: backing off after repeated failures; next attempt after %s",
+                    feed_name,
+                    retry_at.isoformat(timespec="seconds"),
+                )
+                return
+            await self.runner.run_feed(feed, next_run_at=next_run)
+        except Exception:
+            # Anything that escapes the runner (the database gone away) must not stop the
+            # timetable: the feed runs again at its next time.
+            log.exception("feed %s: run failed", feed_name)
+
+    def _backoff_until(self, feed: FeedConfig) -> datetime | None:
+        """While a feed keeps failing, wait 1, 2, 4 … (at most 32) of its intervals between
+        attempts; the timetable itself stays, and the first success resets the count."""
+        state = self.store.feed_state(feed.name)
+        if state is None or not state.consecutive_failures or state.last_finished_at is None:
+            return None
+        interval = feed.schedule.every or timedelta(minutes=15)
+        factor = min(2 ** (state.consecutive_failures - 1), MAX_BACKOFF_FACTOR)
+        # The timetable fires about one interval after the last run: half an interval of
+        # slack keeps a run from being skipped only because the last one took a while.
+        retry_at: datetime = state.last_finished_at + interval * factor - interval / 2
+        now = utcnow()
+        if retry_at <= now:
+            return None
+        self.store.set_next_run(feed.name, retry_at)
+        return retry_at
+
+    async def _watch_settings_file(self) -> None:
+        """Reload when settings.toml changes on disk (checked every few seconds)."""
+        assert self.settings_path is not None
+        path = self.settings_path
+
+        def stamp() -> tuple[float, int] | None:
+            try:
+                info = path.stat()
+            except OSError:
+                return None
+            return info.st_mtime, info.st_size
+
+        last = stamp()
+        while True:
+            await asyncio.sleep(SETTINGS_POLL_SECONDS)
+            current = stamp()
+            if current is not None and current != last:
+                last = current
+                log.info("%s changed on disk: reloading", path)
+                await self.reload()
+
+    # -- reload -------------------------------------------------------------------------
+
+    def request_reload(self) -> None:
+        asyncio.get_event_loop().create_task(self.reload())
+
+    async def reload(self) -> bool:
+        """Re-read settings.toml; apply added/removed/changed feeds. Keeps the old settings
+        (and says why) when the new file is invalid."""
+        if self.settings_path is None:
+            return False
+        try:
+            new = await asyncio.to_thread(load_settings, self.settings_path)
+        except SettingsError as exc:
+            log.error("reload rejected, keeping the running settings:\n%s", "\n".join(exc.problems))
+            return False
+        if new.database.url != self.settings.database.url:
+            log.warning("reload: database.url changed; restart the service to switch databases")
+        old_feeds = {f.name: f for f in self.settings.enabled_feeds()}
+        new_feeds = {f.name: f for f in new.enabled_feeds()}
+        self.settings = new.model_copy(update={"database": self.settings.database})
+        self.runner.update_settings(self.settings)
+        assert self.scheduler is not None
+        for name in old_feeds.keys() - new_feeds.keys():
+            self.scheduler.remove_job(name)
+        changed = tuple(f for name, f in new_feeds.items() if old_feeds.get(name) != f)
+        await self._install_jobs(changed, first_start=False)
+        log.info(
+            "reloaded settings: %d added, %d removed, %d changed",
+            len(new_feeds.keys() - old_feeds.keys()),
+            len(old_feeds.keys() - new_feeds.keys()),
+            len([n for n in new_feeds.keys() & old_feeds.keys() if old_feeds[n] != new_feeds[n]]),
+        )
+        return True
+
+
+def _describe_db(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
