@@ -188,8 +188,21 @@ class FeedRunner:
         )
         return result
 
-    async def run_feeds(self, feeds: Iterable[FeedConfig]) -> list[FeedOutcome]:
-        return list(await asyncio.gather(*(self.run_feed(f) for f in feeds)))
+    async def run_feeds(
+        self,
+        feeds: Iterable[FeedConfig],
+        on_done: Callable[[FeedOutcome], None] | None = None,
+    ) -> list[FeedOutcome]:
+        """Run feeds at once (politeness is per host, across them); ``on_done`` hears of
+        each as it finishes. Results come back in the order the feeds were given."""
+
+        async def run_one(feed: FeedConfig) -> FeedOutcome:
+            outcome = await self.run_feed(feed)
+            if on_done is not None:
+                on_done(outcome)
+            return outcome
+
+        return list(await asyncio.gather(*(run_one(f) for f in feeds)))
 
     async def stop(self) -> None:
         """Stop running crawls; what they fetched so far is already committed."""

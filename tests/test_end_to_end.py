@@ -33,8 +33,11 @@ CRAWL_DEFAULTS: dict[str, object] = {
 }
 
 
-def write_settings(tmp_path: Path, network: FixtureNetwork, **crawl_settings: object) -> Path:
-    """settings.toml for the fixture network; keyword arguments override [crawl] keys."""
+def write_settings(
+    tmp_path: Path, network: FixtureNetwork, *, every: str = "1h", **crawl_settings: object
+) -> Path:
+    """settings.toml for the fixture network: every feed runs ``every`` (no jitter);
+    other keyword arguments override [crawl] keys."""
     values = {**CRAWL_DEFAULTS, **crawl_settings}
     crawl_table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in values.items())
     path = tmp_path / "settings.toml"
@@ -47,7 +50,7 @@ url = "sqlite:///{tmp_path}/news.db"
 {crawl_table}
 
 [defaults]
-schedule = {{ every = "1h" }}
+schedule = {{ every = "{every}", jitter = "0s" }}
 timezone = "America/New_York"
 {network.feeds_toml()}
 """,
