@@ -1,0 +1,49 @@
+"""README must not fall behind the code: every settings key and every command is in it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from crawler import config
+from crawler.cli import build_parser
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+SHIPPED = (Path(__file__).resolve().parents[1] / "settings.toml").read_text(encoding="utf-8")
+
+SECTIONS: list[type[BaseModel]] = [
+    config.DatabaseConfig,
+    config.CrawlConfig,
+    config.Defaults,
+    config.ListingFeed,
+    config.RssFeed,
+    config.SitemapFeed,
+    config.SiteConfig,
+]
+
+
+@pytest.mark.parametrize("model", SECTIONS, ids=lambda m: m.__name__)
+def test_every_settings_key_is_documented_in_readme(model: type[BaseModel]) -> None:
+    missing = [key for key in model.model_fields if f"`{key}`" not in README]
+    assert not missing, f"README lacks {model.__name__} keys: {missing}"
+
+
+def test_every_crawl_key_is_explained_in_the_shipped_settings() -> None:
+    missing = [key for key in config.CrawlConfig.model_fields if f"\n{key} = " not in SHIPPED]
+    assert not missing, f"settings.toml [crawl] lacks: {missing}"
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("name", sorted(subcommands()))
+def test_every_command_is_in_readme_and_has_an_example(name: str) -> None:
+    assert f"`newsmon {name}" in README, f"README does not describe `newsmon {name}`"
+    epilog = subcommands()[name].epilog or ""
+    assert epilog.startswith("example: newsmon "), f"`newsmon {name} --help` has no example"
