@@ -190,7 +190,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_crawl(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.runner import FeedRunner, run_in_reactor
+    from crawler.runner import FeedOutcome, FeedRunner, run_in_reactor
     from crawler.store import Store
 
     feeds = (
@@ -205,12 +205,25 @@ def cmd_crawl(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     try:
         store.sync_feeds((f.name, f.kind, f.url) for f in settings.feeds)
         runner = FeedRunner(settings, store)
-        outcomes = run_in_reactor(lambda: runner.run_feeds(feeds))
+        done: list[str] = []
+
+        def report(outcome: FeedOutcome) -> None:
+            # One line per feed as it finishes, so a long crawl shows its progress.
+            done.append(outcome.feed)
+            print(f"[{len(done)}/{len(feeds)}] {outcome.summary()}", flush=True)
+
+        if sys.stdout.isatty():
+            print(f"crawling {len(feeds)} feeds: {', '.join(f.name for f in feeds)}", flush=True)
+        outcomes: list[FeedOutcome] = run_in_reactor(lambda: runner.run_feeds(feeds, report))
     finally:
         store.close()
-    for outcome in outcomes:
-        print(outcome.summary())
-    return 1 if any(o.outcome == "failed" for o in outcomes) else 0
+    failed = [o.feed for o in outcomes if o.outcome == "failed"]
+    if failed:
+        print(
+            f"newsmon: {len(failed)} of {len(feeds)} feeds failed: {', '.join(failed)}",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
 
 
 def cmd_query(settings: Settings, args: argparse.Namespace, path: Path) -> int:
@@ -373,6 +386,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
             "kind",
             "last run",
             "outcome",
+            "last success",
             "found",
             "new",
             "24h",
@@ -386,6 +400,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
                 r.kind,
                 short(r.last_run_at),
                 r.last_outcome or "-",
+                short(r.last_success_at),
                 r.articles_found,
                 r.articles_new,
                 r.articles_24h,
@@ -395,7 +410,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
             ]
             for r in rows
         ],
-        widths=[24, 8, 16, 11, 5, 5, 5, 5, 16, 50],
+        widths=[24, 8, 16, 11, 16, 5, 5, 5, 5, 16, 50],
     )
     return 0
 

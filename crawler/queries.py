@@ -16,13 +16,33 @@ from sqlalchemy import Select, func, nulls_last, select
 from sqlalchemy.orm import Session
 
 from crawler.models import Article, ArticleFeed, ArticleTag, ArticleUrl, CrawlRun, FeedState
+from crawler.search import SearchQuery, parse_query, ranked_matches, top_matches
+from crawler.syndication import cluster_key, copies_of
 from crawler.urls import normalize_url, url_key
 
 EXPORT_KEYS = (
-    "id", "url", "canonical_url", "site", "feeds", "title", "authors", "published_at",
-    "modified_at", "tags", "body", "summary", "lead_image_url", "language", "content_hash",
-    "first_seen_at", "last_seen_at", "versions",
+    "id",
+    "url",
+    "canonical_url",
+    "site",
+    "feeds",
+    "title",
+    "authors",
+    "published_at",
+    "modified_at",
+    "tags",
+    "body",
+    "summary",
+    "lead_image_url",
+    "language",
+    "content_hash",
+    "first_seen_at",
+    "last_seen_at",
+    "versions",
+    "cluster_id",
 )
+
+AnySelect = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -33,9 +53,12 @@ class ArticleFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int | None = 50
+    search: str | None = None  # full-text, most relevant first (see crawler.search)
+    edited: bool = False  # only articles with more than one version
+    collapse: bool = False  # one row per cluster of near-copies: the one that sorts first
 
 
-def _filtered(query: Select[Any], f: ArticleFilter) -> Select[Any]:
+def _filtered(query: AnySelect, f: ArticleFilter) -> AnySelect:
     if f.tag:
         query = query.where(
             Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.tag == f.tag.casefold()))
@@ -53,18 +76,143 @@ def _filtered(query: Select[Any], f: ArticleFilter) -> Select[Any]:
         query = query.where(when >= f.since)
     if f.until:
         query = query.where(when < f.until)
+    if f.edited:
+        query = query.where(Article.version_count > 1)
     return query
 
 
+# -- listings: newest first or most relevant first, optionally one row per cluster ------------
+#
+# A limited listing first takes a cheap window of candidates — the best ``limit x 10`` search
+# matches ranked by the index alone, or the newest rows for --collapse — and filters or
+# collapses those. That is exact whenever the window yields ``limit`` rows (whatever lies
+# outside it ranks lower); otherwise the exact query over every match runs. Measured at a
+# million articles: on SQLite a word in 13,000 of them ranks in ~17 ms from the index alone
+# but ~160 ms joined to the rows; a collapsed listing takes 4 ms instead of 2.3 s. PostgreSQL
+# reads every matching row to rank it anyway, so its searches go straight to the exact query
+# (the window only added round trips there); its collapsed listings use the window.
+_WINDOW_PER_ROW, _WINDOW_MIN, _WINDOW_MAX = 10, 200, 5000
+
+
 def query_articles(session: Session, f: ArticleFilter) -> list[dict[str, Any]]:
-    """Matching articles, newest first, as export records."""
-    query = _filtered(select(Article), f).order_by(
-        nulls_last(Article.published_at.desc()), Article.first_seen_at.desc(), Article.id.desc()
-    )
+    """Matching articles as export records: newest first, or most relevant first when searching.
+
+    With ``search`` each record also has ``score`` (higher is more relevant); with
+    ``collapse`` the first row of each cluster stands for it, with ``copies``, the number of
+    stored articles in its cluster.
+    """
+    terms: SearchQuery | None = None
+    if f.search is not None:
+        terms = parse_query(f.search)
+        if terms.is_empty:
+            return []
+    picked: list[tuple[int, float]] | None = None
+    windowed = f.collapse if terms is None else session.get_bind().dialect.name == "sqlite"
+    if f.limit and windowed and f.limit * _WINDOW_PER_ROW <= _WINDOW_MAX:
+        window = max(f.limit * _WINDOW_PER_ROW, _WINDOW_MIN)
+        picked = _pick_from_window(session, f, terms, window)
+    if picked is None:
+        picked = _pick_exactly(session, f, terms)
+    result = records(session, _load(session, [article_id for article_id, _ in picked]))
+    if terms is not None:
+        for record, (_, score) in zip(result, picked, strict=True):
+            record["score"] = float(f"{score:.6g}")
+    if f.collapse:
+        sizes = _cluster_sizes(session, [r["cluster_id"] for r in result])
+        for record in result:
+            record["copies"] = sizes.get(record["cluster_id"], 1)
+    return result
+
+
+def _recent_first(columns: Any = Article) -> list[Any]:
+    return [
+        nulls_last(columns.published_at.desc()),
+        columns.first_seen_at.desc(),
+        columns.id.desc(),
+    ]
+
+
+def _pick_from_window(
+    session: Session, f: ArticleFilter, terms: SearchQuery | None, window: int
+) -> list[tuple[int, float]] | None:
+    """(id, score) of the listing taken from a window of candidates; None if it falls short."""
+    columns = (Article.id, Article.published_at, Article.first_seen_at, cluster_key())
+    scores: dict[int, float] = {}
+    if terms is not None:
+        top = top_matches(session, terms, window)
+        scores, complete = dict(top), len(top) < window
+        rows = list(session.execute(_filtered(select(*columns), f).where(Article.id.in_(scores))))
+        rows.sort(key=lambda r: (-scores[r[0]], *_recency(r[1], r[2], r[0])))
+    else:
+        query = _filtered(select(*columns), f).order_by(*_recent_first()).limit(window)
+        rows = list(session.execute(query))
+        complete = len(rows) < window
+    if f.collapse:
+        first_of_cluster: dict[int, Any] = {}
+        for row in rows:
+            first_of_cluster.setdefault(row[3], row)
+        rows = list(first_of_cluster.values())  # dicts keep insertion order
+    rows = rows[: f.limit]
+    if len(rows) < (f.limit or 0) and not complete:
+        return None
+    return [(r[0], scores.get(r[0], 0.0)) for r in rows]
+
+
+def _recency(
+    published_at: datetime | None, first_seen_at: datetime, article_id: int
+) -> tuple[bool, float, float, int]:
+    """The sort key of :func:`_recent_first`, in Python."""
+    published = -published_at.timestamp() if published_at else 0.0
+    return (published_at is None, published, -first_seen_at.timestamp(), -article_id)
+
+
+def _pick_exactly(
+    session: Session, f: ArticleFilter, terms: SearchQuery | None
+) -> list[tuple[int, float]]:
+    """(id, score) of the listing, ranking every match: the slow, always exact way."""
+    query = _filtered(select(Article.id, Article.published_at, Article.first_seen_at), f)
+    order = _recent_first()
+    if terms is not None:
+        matches = ranked_matches(session.get_bind().dialect.name, terms)
+        query = query.join(matches, matches.c.article_id == Article.id)
+        query = query.add_columns(matches.c.score)
+        order.insert(0, matches.c.score.desc())
+    if f.collapse:
+        rank = func.row_number().over(partition_by=cluster_key(), order_by=order)
+        inner = query.add_columns(rank.label("cluster_rank")).subquery("clustered")
+        query = select(*(c for c in inner.c if c.name != "cluster_rank"))
+        query = query.where(inner.c.cluster_rank == 1)
+        order = _recent_first(inner.c)
+        if terms is not None:
+            order.insert(0, inner.c.score.desc())
+    query = query.order_by(*order)
     if f.limit:
         query = query.limit(f.limit)
-    articles = list(session.scalars(query))
-    return records(session, articles)
+    return [(row[0], float(row[3]) if terms is not None else 0.0) for row in session.execute(query)]
+
+
+def _load(session: Session, ids: list[int]) -> list[Article]:
+    """The articles with these ids, in this order."""
+    found: dict[int, Article] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(
+            (a.id, a) for a in session.scalars(select(Article).where(Article.id.in_(chunk)))
+        )
+    return [found[i] for i in ids]
+
+
+def _cluster_sizes(session: Session, clusters: list[int]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for start in range(0, len(clusters), 500):
+        chunk = clusters[start : start + 500]
+        rows = session.execute(
+            select(Article.cluster_id, func.count())
+            .where(Article.cluster_id.in_(chunk))
+            .group_by(Article.cluster_id)
+        )
+        sizes.update((int(c), int(n)) for c, n in rows if c is not None)
+    return sizes
 
 
 def iter_export(
@@ -92,12 +240,14 @@ def records(session: Session, articles: Sequence[Article]) -> list[dict[str, Any
     if ids:
         for article_id, feed in session.execute(
             select(ArticleFeed.article_id, ArticleFeed.feed)
-            .where(ArticleFeed.article_id.in_(ids)).order_by(ArticleFeed.feed)
+            .where(ArticleFeed.article_id.in_(ids))
+            .order_by(ArticleFeed.feed)
         ):
             feeds[article_id].append(feed)
         for article_id, tag in session.execute(
             select(ArticleTag.article_id, ArticleTag.tag)
-            .where(ArticleTag.article_id.in_(ids)).order_by(ArticleTag.tag)
+            .where(ArticleTag.article_id.in_(ids))
+            .order_by(ArticleTag.tag)
         ):
             tags[article_id].append(tag)
     return [
@@ -120,6 +270,7 @@ def records(session: Session, articles: Sequence[Article]) -> list[dict[str, Any
             "first_seen_at": iso(a.first_seen_at),
             "last_seen_at": iso(a.last_seen_at),
             "versions": a.version_count,
+            "cluster_id": a.cluster_id if a.cluster_id is not None else a.id,
         }
         for a in articles
     ]
@@ -143,14 +294,26 @@ def article_detail(session: Session, article: Article) -> dict[str, Any]:
     record["published_source"] = article.published_source
     record["published_precision"] = article.published_precision
     record["urls"] = list(
-        session.scalars(select(ArticleUrl.url).where(ArticleUrl.article_id == article.id)
-                        .order_by(ArticleUrl.first_seen_at, ArticleUrl.url))
+        session.scalars(
+            select(ArticleUrl.url)
+            .where(ArticleUrl.article_id == article.id)
+            .order_by(ArticleUrl.first_seen_at, ArticleUrl.url)
+        )
     )
     record["version_history"] = [
-        {"version": v.version, "fetched_at": iso(v.fetched_at), "title": v.title,
-         "content_hash": v.content_hash}
+        {
+            "version": v.version,
+            "fetched_at": iso(v.fetched_at),
+            "title": v.title,
+            "content_hash": v.content_hash,
+        }
         for v in article.versions
     ]
+    record["also_published_at"] = [
+        {"id": c.article_id, "site": c.site, "url": c.url, "title": c.title,
+         "published_at": iso(c.published_at), "first_seen_at": iso(c.first_seen_at)}
+        for c in copies_of(session, article)
+    ]  # fmt: skip
     return record
 
 
@@ -184,7 +347,9 @@ def feed_status(
     now = now or datetime.now(UTC)
     states = {s.name: s for s in session.scalars(select(FeedState))}
     latest_ids = select(func.max(CrawlRun.id)).group_by(CrawlRun.feed).scalar_subquery()
-    last_runs = {r.feed: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest_ids)))}
+    last_runs = {
+        r.feed: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest_ids)))
+    }
     recent: dict[str, int] = {
         feed: int(n)
         for feed, n in session.execute(

@@ -147,6 +147,9 @@ def test_export_jsonl_has_exactly_the_documented_keys(
     assert [tuple(r) for r in records] == [EXPORT_KEYS, EXPORT_KEYS]
     assert records[0]["published_at"] == "2024-05-01T08:00:00Z"
     assert records[0]["feeds"] == ["herald-rss"] and records[1]["versions"] == 2
+    # cluster_id follows versions; a story with no copies elsewhere is its own cluster.
+    assert EXPORT_KEYS[-2:] == ("versions", "cluster_id")
+    assert [r["cluster_id"] for r in records] == [r["id"] for r in records]
 
 
 def test_export_csv_to_stdout(settings_path: Path, capsys) -> None:

@@ -1,0 +1,114 @@
+"""Article counts by day, tag, site or feed, and a text bar chart to read trends at a glance.
+
+An article is dated by its publication time, else by when we first saw it — the same rule
+``newsmon query --since`` uses — and days are UTC days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from crawler.models import Article, ArticleFeed, ArticleTag
+from crawler.syndication import published_when
+
+Dimension = Literal["day", "tag", "site", "feed"]
+DIMENSIONS: tuple[Dimension, ...] = ("day", "tag", "site", "feed")
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+@dataclass(frozen=True)
+class Count:
+    key: str
+    count: int
+
+
+def article_counts(
+    session: Session,
+    by: Dimension,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[Count]:
+    """Counts per ``by``: days in order (empty days included), the rest largest first.
+
+    ``limit`` keeps the last days, or the largest groups. An article with several tags or
+    feeds counts once in each.
+    """
+    when = published_when()
+    key: ColumnElement[str] | InstrumentedAttribute[str]
+    if by == "day":
+        key = _utc_day(session.get_bind().dialect.name, when)
+    elif by == "site":
+        key = Article.site
+    elif by == "tag":
+        key = ArticleTag.tag
+    elif by == "feed":
+        key = ArticleFeed.feed
+    else:
+        raise ValueError(f"cannot count articles by {by!r}: use one of {', '.join(DIMENSIONS)}")
+    n = func.count(func.distinct(Article.id))
+    query: Any = select(key.label("key"), n.label("n")).select_from(Article)
+    if by == "tag":
+        query = query.join(ArticleTag, ArticleTag.article_id == Article.id)
+    elif by == "feed":
+        query = query.join(ArticleFeed, ArticleFeed.article_id == Article.id)
+    if since is not None:
+        query = query.where(when >= since)
+    query = query.group_by(key)
+    if by == "day":
+        counts = _fill_days({str(k): int(c) for k, c in session.execute(query)})
+        return counts[-limit:] if limit else counts
+    query = query.order_by(n.desc(), key)
+    if limit:
+        query = query.limit(limit)
+    return [Count(str(k), int(c)) for k, c in session.execute(query)]
+
+
+def total_articles(session: Session, since: datetime | None = None) -> int:
+    query = select(func.count()).select_from(Article)
+    if since is not None:
+        query = query.where(published_when() >= since)
+    return int(session.scalar(query) or 0)
+
+
+def render_chart(counts: list[Count], width: int = 40) -> str:
+    """One line per count: key, a bar scaled to the largest count, the number."""
+    if not counts:
+        return "(no articles)\n"
+    top = max(c.count for c in counts) or 1
+    key_width = max(len(c.key) for c in counts)
+    number_width = len(str(top))
+    lines = []
+    for c in counts:
+        lines.append(f"{c.key:<{key_width}}  {_bar(c.count / top * width):<{width}}  "
+                     f"{c.count:>{number_width}}")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _bar(length: float) -> str:
+    """A bar of ``length`` character cells, in eighths; any count above zero shows."""
+    eighths = max(1, round(length * 8)) if length > 0 else 0
+    full, rest = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[rest] if rest else "")
+
+
+def _utc_day(dialect: str, when: ColumnElement[datetime]) -> ColumnElement[str]:
+    if dialect == "sqlite":  # stored as naive UTC text
+        return func.strftime("%Y-%m-%d", when, type_=String)
+    return func.to_char(func.timezone("UTC", when), "YYYY-MM-DD", type_=String)
+
+
+def _fill_days(counts: dict[str, int]) -> list[Count]:
+    if not counts:
+        return []
+    day, last = date.fromisoformat(min(counts)), date.fromisoformat(max(counts))
+    filled = []
+    while day <= last:
+        filled.append(Count(day.isoformat(), counts.get(day.isoformat(), 0)))
+        day += timedelta(days=1)
+    return filled

@@ -1,0 +1,355 @@
+"""Near-copies across sites: MinHash signatures, LSH bands in SQL, clusters of one story.
+
+The same wire story runs on many sites, trimmed, re-headlined, with other chrome. Each
+article body becomes the set of its word 3-shingles, summarised by a MinHash of 128
+permutations (datasketch, fixed seed and scheme, so signatures from every process and
+every run are comparable). The signature is cut into 25 bands of 5 values; each band is
+hashed to a bucket and stored in ``lsh_bands``. Articles sharing any (band, bucket) are
+*candidates* — with b=25, r=5 a pair with Jaccard J becomes one with probability
+1 - (1 - J^5)^25: 0.06 at J=0.3, 0.55 at 0.5, 0.99 at 0.7. Candidates are then *confirmed*
+on their signatures (see ``MIN_JACCARD`` and ``MIN_CONTAINMENT``) before they share a
+cluster. Everything lives in the database, so it works across restarts and across workers.
+
+Clusters: ``articles.cluster_id`` is the smallest article id of the cluster (a lone article
+is its own cluster). A new article, or a new version, joins the clusters it confirms
+against; when it confirms against several, they merge. No cluster may span more than
+``WINDOW`` of publication time, so a stock paragraph can never chain stories of different
+weeks together, and a merge that would break that is skipped. Clusters never split: an
+edit that makes an article stop resembling its copies keeps it where it was.
+
+Identical bodies under different URLs never get here: the store keeps them as one article.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from datasketch import MinHash
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    delete,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from crawler.models import Article, ArticleSignature, LshBand
+from crawler.textnorm import normalize_text
+
+NUM_PERM = 128
+SEED = 1
+SCHEME = "affine32"  # explicit: a future datasketch default must not change stored signatures
+BANDS, ROWS = 25, 5
+SHINGLE_WORDS = 3
+MIN_WORDS = 50  # shorter bodies (briefs, captions, teasers) share too little to tell copies
+
+# Confirmation thresholds. The MinHash estimate of J has a standard error of
+# sqrt(J(1-J)/128) <= 0.044, so the thresholds below sit many errors away from what
+# unrelated texts score.
+# - MIN_JACCARD: copies with other chrome or a few edited sentences keep most of their
+#   3-word runs (J 0.7-1.0); two reports of one event written separately share names,
+#   places and perhaps a quote, but few 3-word runs (J below 0.15, typically below 0.05).
+#   0.5 is also the banding's own threshold ((1/25)^(1/5) ~ 0.53): what LSH finds above it is
+#   kept.
+# - MIN_CONTAINMENT: a copy trimmed by a third or a half has J 0.5-0.67 (estimates lower
+#   still) but nearly all of its shingles (>= 0.9) inside the full story. A shared stock
+#   paragraph ("about us", an author bio) reaches 0.8 only when it is four times the
+#   article's own text, so containment alone is not trusted: the shared text must also span
+#   at least two paragraphs of the smaller article, or all of them (see ``shares_story``).
+#   A trimmed copy shares every paragraph it kept; a brief with a bio shares one block.
+# Known limit: two very short articles that are mostly the *same* stock block (a 10-word
+# brief plus a 60-word bio each) are near-duplicates by any text measure and do cluster;
+# keeping such blocks out of stored bodies is the job of the boilerplate a site's crawl
+# teaches the parser (crawler.boilerplate).
+MIN_JACCARD = 0.5
+MIN_CONTAINMENT = 0.8
+PARAGRAPH_CONTAINED = 0.8  # share of a paragraph's shingles found in the other text
+WINDOW = timedelta(days=3)  # wire copies run within hours; a cluster never spans more
+MAX_CANDIDATES = 50  # strongest band matches first; a stock paragraph cannot flood the check
+
+# Any constant works; it only has to be the same in every newsmon process.
+_CLUSTER_LOCK_KEY = 0x6E65_7773_6D6F_6E31 & 0x7FFF_FFFF_FFFF_FFFF
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A MinHash (NUM_PERM uint32 values) and the number of distinct shingles it summarises."""
+
+    values: np.ndarray[Any, np.dtype[np.uint32]]
+    shingle_count: int
+
+    def to_bytes(self) -> bytes:
+        return self.values.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, shingle_count: int) -> Signature:
+        return cls(np.frombuffer(data, dtype="<u4").astype(np.uint32), shingle_count)
+
+    def bands(self) -> list[tuple[int, int]]:
+        """(band, bucket) pairs: a signed 64-bit hash of each band's ROWS values."""
+        raw = self.values.astype("<u4")
+        buckets = []
+        for band in range(BANDS):
+            digest = hashlib.blake2b(raw[band * ROWS : (band + 1) * ROWS].tobytes(), digest_size=8)
+            buckets.append((band, int.from_bytes(digest.digest(), "big", signed=True)))
+        return buckets
+
+    def jaccard(self, other: Signature) -> float:
+        """Estimated Jaccard similarity of the two shingle sets."""
+        return float(np.count_nonzero(self.values == other.values)) / len(self.values)
+
+    def containment(self, other: Signature) -> float:
+        """Estimated share of the smaller set's shingles that the larger one contains.
+
+        From |A∩B| = J·|A∪B| and |A∪B| = |A| + |B| - |A∩B|: |A∩B| = J(|A|+|B|)/(1+J).
+        """
+        j = self.jaccard(other)
+        smaller = min(self.shingle_count, other.shingle_count)
+        if smaller == 0:
+            return 0.0
+        shared = j * (self.shingle_count + other.shingle_count) / (1 + j)
+        return min(1.0, shared / smaller)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A confirmed near-copy of the article being clustered."""
+
+    article_id: int
+    cluster_id: int
+    jaccard: float
+    containment: float
+
+
+def words_of(text: str) -> list[str]:
+    """The words of a text: normalised, punctuation dropped (so chrome punctuation is moot)."""
+    return _WORD.findall(normalize_text(text))
+
+
+def shingles_of(text: str) -> set[str]:
+    words = words_of(text)
+    return {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+
+
+def signature_of(body: str) -> Signature | None:
+    """The body's signature, or None when it is too short to be clustered."""
+    if len(words_of(body)) < MIN_WORDS:
+        return None
+    shingles = shingles_of(body)
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+    minhash.update_batch([s.encode("utf-8") for s in sorted(shingles)])
+    return Signature(np.asarray(minhash.hashvalues, dtype=np.uint32), len(shingles))
+
+
+def confirm(
+    signature: Signature, body: str, other: Signature, other_body: str
+) -> tuple[bool, float, float]:
+    """Whether two texts are copies of one story, with the estimated Jaccard and containment."""
+    jaccard, containment = signature.jaccard(other), signature.containment(other)
+    if jaccard >= MIN_JACCARD:
+        return True, jaccard, containment
+    if containment < MIN_CONTAINMENT:
+        return False, jaccard, containment
+    if signature.shingle_count <= other.shingle_count:
+        return shares_story(body, other_body), jaccard, containment
+    return shares_story(other_body, body), jaccard, containment
+
+
+def shares_story(smaller: str, larger: str) -> bool:
+    """Whether the text shared by the two spans two paragraphs of ``smaller``, or all of it."""
+    larger_shingles = shingles_of(larger)
+    paragraphs = [shingles_of(p) for p in smaller.split("\n\n")]
+    paragraphs = [p for p in paragraphs if p]
+    shared = [p for p in paragraphs if len(p & larger_shingles) >= PARAGRAPH_CONTAINED * len(p)]
+    return len(shared) >= 2 or (bool(shared) and len(shared) == len(paragraphs))
+
+
+def install_clusters(engine: Engine) -> None:
+    """Add ``articles.cluster_id`` to a database created before clusters existed.
+
+    ``create_all`` makes new tables but never alters old ones. Old rows become their own
+    cluster; they join others when a new version of them, or a new copy, is saved.
+    """
+    if any(c["name"] == "cluster_id" for c in inspect(engine).get_columns("articles")):
+        return
+    immediate = engine.dialect.name == "sqlite"
+    with engine.execution_options(sqlite_immediate=immediate).begin() as conn:
+        if any(c["name"] == "cluster_id" for c in inspect(conn).get_columns("articles")):
+            return  # another process added it meanwhile
+        add = "ADD COLUMN IF NOT EXISTS" if engine.dialect.name == "postgresql" else "ADD COLUMN"
+        conn.execute(text(f"ALTER TABLE articles {add} cluster_id INTEGER"))
+        conn.execute(text("UPDATE articles SET cluster_id = id"))
+        conn.execute(
+            text("CREATE INDEX IF NOT EXISTS ix_articles_cluster_id ON articles (cluster_id)")
+        )
+
+
+def lock_clusters(session: Session) -> None:
+    """Serialise cluster assignment across workers until this transaction ends.
+
+    PostgreSQL runs READ COMMITTED: two workers saving copies of one story at once would
+    not see each other's bands. Holding this lock from before a save's first write until
+    its commit means the later of two saves always sees the earlier one. Taking it before
+    any row is written avoids a lock-order deadlock. SQLite needs nothing: its write
+    transactions (BEGIN IMMEDIATE) are serial already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLUSTER_LOCK_KEY})
+
+
+def published_when() -> ColumnElement[datetime]:
+    """An article's date for windows and charts: published, else first seen."""
+    return func.coalesce(Article.published_at, Article.first_seen_at)
+
+
+def cluster_key() -> ColumnElement[int]:
+    """The article's cluster, also for rows stored before clusters existed."""
+    return func.coalesce(Article.cluster_id, Article.id)
+
+
+def cluster_article(session: Session, article: Article) -> list[Match]:
+    """Store the article's signature and bands and put it in its cluster; the matches found.
+
+    Called by the store in the transaction that saved a new article or a new version, after
+    :func:`lock_clusters`. The article must be flushed (it needs its id).
+    """
+    session.execute(delete(LshBand).where(LshBand.article_id == article.id))
+    session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == article.id))
+    if article.cluster_id is None:
+        article.cluster_id = article.id
+    signature = signature_of(article.body)
+    if signature is None:
+        return []
+    session.add(
+        ArticleSignature(
+            article_id=article.id,
+            signature=signature.to_bytes(),
+            shingle_count=signature.shingle_count,
+        )
+    )
+    bands = signature.bands()
+    session.execute(
+        insert(LshBand),
+        [{"band": band, "bucket": bucket, "article_id": article.id} for band, bucket in bands],
+    )
+    when = article.published_at or article.first_seen_at
+    matches = _confirmed_matches(session, article, signature, bands, when)
+    if matches:
+        _join_clusters(session, article, matches, when)
+    return matches
+
+
+def _confirmed_matches(
+    session: Session,
+    article: Article,
+    signature: Signature,
+    bands: list[tuple[int, int]],
+    when: datetime,
+) -> list[Match]:
+    shared = func.count().label("shared")
+    candidates = (
+        select(LshBand.article_id, shared)
+        .join(Article, Article.id == LshBand.article_id)
+        .where(
+            or_(*(and_(LshBand.band == b, LshBand.bucket == h) for b, h in bands)),
+            LshBand.article_id != article.id,
+            published_when().between(when - WINDOW, when + WINDOW),
+        )
+        .group_by(LshBand.article_id)
+        .order_by(shared.desc(), LshBand.article_id)
+        .limit(MAX_CANDIDATES)
+    )
+    ids = [row.article_id for row in session.execute(candidates)]
+    if not ids:
+        return []
+    rows = session.execute(
+        select(ArticleSignature.article_id, ArticleSignature.signature,
+               ArticleSignature.shingle_count, cluster_key(), Article.body)
+        .join(Article, Article.id == ArticleSignature.article_id)
+        .where(ArticleSignature.article_id.in_(ids))
+    )  # fmt: skip
+    matches = []
+    for article_id, data, count, cluster, body in rows:
+        other = Signature.from_bytes(data, count)
+        confirmed, jaccard, containment = confirm(signature, article.body, other, body)
+        if confirmed:
+            matches.append(Match(article_id, cluster, jaccard, containment))
+    return sorted(matches, key=lambda m: (-m.jaccard, -m.containment, m.article_id))
+
+
+def _join_clusters(
+    session: Session, article: Article, matches: list[Match], when: datetime
+) -> None:
+    own = article.cluster_id if article.cluster_id is not None else article.id
+    wanted = {own} | {m.cluster_id for m in matches}
+    spans = {
+        cluster: (first, last)
+        for cluster, first, last in session.execute(
+            select(cluster_key(), func.min(published_when()), func.max(published_when()))
+            .where(or_(Article.cluster_id.in_(wanted),
+                       and_(Article.cluster_id.is_(None), Article.id.in_(wanted))))
+            .group_by(cluster_key())
+        )
+    }  # fmt: skip
+    # Start from the article's own cluster (itself, or its cluster before this version), then
+    # take matched clusters best match first while the union stays within the window.
+    first, last = spans.get(own, (when, when))
+    first, last = min(first, when), max(last, when)
+    merged = {own}
+    for match in matches:
+        if match.cluster_id in merged:
+            continue
+        other_first, other_last = spans.get(match.cluster_id, (when, when))
+        new_first, new_last = min(first, other_first), max(last, other_last)
+        if new_last - new_first > WINDOW:
+            continue
+        merged.add(match.cluster_id)
+        first, last = new_first, new_last
+    if merged == {own}:
+        return
+    target = min(merged)
+    session.execute(
+        update(Article)
+        .where(or_(Article.cluster_id.in_(merged),
+                   and_(Article.cluster_id.is_(None), Article.id.in_(merged))))
+        .values(cluster_id=target)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    article.cluster_id = target
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Another article of the same cluster, for "also published at"."""
+
+    article_id: int
+    site: str
+    url: str
+    title: str
+    published_at: datetime | None
+    first_seen_at: datetime
+
+
+def copies_of(session: Session, article: Article) -> list[Copy]:
+    """The other articles in the article's cluster, earliest first."""
+    cluster = article.cluster_id if article.cluster_id is not None else article.id
+    rows = session.execute(
+        select(Article.id, Article.site, Article.url, Article.title, Article.published_at,
+               Article.first_seen_at)
+        .where(Article.cluster_id == cluster, Article.id != article.id)
+        .order_by(published_when(), Article.id)
+    )  # fmt: skip
+    return [Copy(*row) for row in rows]
