@@ -32,6 +32,7 @@ class ParseHints:
     title: str | None = None  # feed / sitemap entry title
     published_at: datetime | None = None  # feed / sitemap entry date, aware UTC
     published_source: str | None = None  # "feed" or "sitemap"
+    published_precision: str | None = None  # of published_at: "day" when the entry had no time
     keywords: tuple[str, ...] = ()  # RSS categories, sitemap news:keywords
     authors: tuple[str, ...] = ()  # feed entry authors
     image_url: str | None = None  # feed media
@@ -39,7 +40,8 @@ class ParseHints:
     charset: str | None = None  # from the HTTP Content-Type header
     fetched_at: datetime | None = None  # for relative dates such as "2 hours ago"
     site_rules: SiteRules | None = None
-    boilerplate: frozenset[str] = field(default_factory=frozenset)  # see crawler.dedup
+    # paragraph keys learned as the site's chrome: see crawler.boilerplate
+    boilerplate: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,6 @@ class Article:
     published_precision: str | None = None  # day | minute | second
     lead_image_caption: str | None = None
     lead_image_credit: str | None = None
+    # crawler.textnorm.paragraph_key of every body paragraph before learned boilerplate was
+    # removed, in order: what the store counts to learn it (see crawler.boilerplate).
+    paragraph_keys: tuple[str, ...] = field(default=(), repr=False)

@@ -3,18 +3,21 @@
 trafilatura (``favor_precision=True``, no comments, no tables, ``deduplicate=False`` so
 its output never depends on what the process parsed before) finds the main text on a copy
 of the shared lxml tree, so the caller's tree stays intact. That copy first loses what
-trafilatura tends to keep on news sites (captions, credits, share bars, newsletter boxes,
-tag lines: ``prune_chrome``; in Python, because the same test as a ``prune_xpath``
+trafilatura tends to keep on news sites (``prune_chrome``: captions and photo boxes,
+credits, share bars, pull quotes, embedded social posts, e-mail sign-up boxes, tag lines,
+the kicker above the headline; in Python, because the same test as a ``prune_xpath``
 expression cost several milliseconds per page). We walk trafilatura's result element by
 element, so paragraph breaks survive; when its readability/justext fallback wins, the
 result is plain HTML, which the walk handles too.
 
 What still gets through is filtered per paragraph: copyright lines, comment prompts, share
-labels, "read more" lists, app and newsletter promos, tag lines, bylines, lone dates and
-numbers, the image caption, the headline, paragraphs repeated later in a metadata block,
-and every paragraph whose :func:`crawler.textnorm.paragraph_key` is a known boilerplate key
-of the site. A copyright line or a comment prompt near the end closes the article:
-whatever follows it is page furniture.
+labels, "read more" lines (also in Spanish, German, French, Italian and Portuguese), app and
+newsletter promos, tag lines, bylines, lone dates and numbers, the image caption, the
+headline, paragraphs repeated later in a metadata block, and short paragraphs whose words
+run inside a longer one (pull quotes without markup). A copyright line or a comment prompt
+near the end closes the article: whatever follows it is page furniture. The paragraphs the
+site repeats on many pages are the parser's to drop (``ParseHints.boilerplate``, learned by
+:mod:`crawler.boilerplate`).
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import trafilatura
+from lxml import etree
 
 from crawler.dates import find_visible_date
-from crawler.extract_meta import clean, text_of
+from crawler.extract_meta import clean, photo_box, text_of
 from crawler.textnorm import normalize_text, paragraph_key
 
 # Words in class/id names of blocks that are never article text. Names are split into words
@@ -39,9 +43,15 @@ _PRUNE_WORDS = frozenset(
     {"caption", "captions", "credit", "credits", "share", "sharing", "sharebar", "social",
      "newsletter", "signup", "subscribe", "related", "recommended", "recommendations", "promo",
      "smartbanner", "appbanner", "byline", "dateline", "tags", "taglist", "breadcrumb",
-     "breadcrumbs", "comment", "comments", "paywall"}
+     "breadcrumbs", "comment", "comments", "paywall", "pullquote",
+     # embedded posts: a platform's card, not the article's text
+     "embed", "embeds", "oembed", "tweet", "twitter", "instagram", "tiktok", "facebook", "fb"}
 )  # fmt: skip
-_PRUNE_TAGS = frozenset({"div", "span", "p", "section", "aside", "ul", "form", "figcaption"})
+_PRUNE_TAGS = frozenset(
+    {"div", "span", "p", "section", "aside", "ul", "form", "figcaption", "blockquote"}
+)
+# Pairs of words that name chrome together but not alone ("pull-right" is a float).
+_PRUNE_PAIRS = ({"pull", "quote"}, {"pull", "quotes"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -52,21 +62,67 @@ def class_words(element: Any) -> set[str]:
     return set(_NON_WORD.split(_CAMEL.sub(" ", raw).lower()))
 
 
+def _is_chrome_block(element: Any) -> bool:
+    words = class_words(element)
+    return bool(words & _PRUNE_WORDS) or any(pair <= words for pair in _PRUNE_PAIRS)
+
+
 def prune_chrome(tree: Any) -> None:
     """Remove captions, share bars, newsletter boxes, tag lines... from ``tree`` in place."""
     doomed = []
     for element in tree.iter(*_PRUNE_TAGS):
         if element.tag == "figcaption":
             doomed.append(element)
-        elif (element.get("class") or element.get("id")) and class_words(element) & _PRUNE_WORDS:
+        elif (element.get("class") or element.get("id")) and _is_chrome_block(element):
             long_paragraphs = sum(
                 1 for p in element.iter("p") if len(p.text_content().strip()) > 150
             )
             if long_paragraphs < 3:
                 doomed.append(element)
+    doomed.extend(_signup_boxes(tree))
+    doomed.extend(box for image in tree.iter("img") if (box := photo_box(image)) is not None)
+    doomed.extend(_kickers(tree))
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()  # keeps the tail text
+
+
+_KICKER_CHARS = 60
+
+
+def _kickers(tree: Any) -> list[Any]:
+    """Short labels just above the headline (a section name, "Analysis", "Exclusive"): the
+    page's first ``<h1>`` is the top of the article, what sits beside it before is not."""
+    headline = next(tree.iter("h1"), None)
+    if headline is None:
+        return []
+    return [
+        sibling
+        for sibling in headline.itersiblings(preceding=True)
+        if isinstance(sibling.tag, str) and len(text_of(sibling)) < _KICKER_CHARS
+    ]
+
+
+_EMAIL_INPUT = etree.XPath(".//input[@type='email' or contains(@name, 'mail')]")
+_SIGNUP_BOX_CHARS = 500
+
+
+def _signup_boxes(tree: Any) -> list[Any]:
+    """Forms asking for an e-mail address, with the promo around them ("The Morning Brief:
+    the stories that matter, in your inbox"): the largest block that is nothing else."""
+    boxes = []
+    for form in tree.iter("form"):
+        if not _EMAIL_INPUT(form):
+            continue
+        box = form
+        for ancestor in form.iterancestors():
+            if ancestor.tag in ("body", "html", "article", "main"):
+                break
+            if len(text_of(ancestor)) > _SIGNUP_BOX_CHARS:
+                break
+            box = ancestor
+        boxes.append(box)
+    return boxes
 
 
 _CHROME_LINES = [
@@ -82,6 +138,12 @@ _CHROME_LINES = [
         r"^(read more|related|related (stories|articles|coverage|content)|more from|recommended"
         r"( for you)?|you (may|might) also like|most (read|popular)|trending( now)?|see also|"
         r"also read|watch|listen)\b(\s*[:»›>|–—-]|[^.!?]{0,50}$)",
+        # the same in Spanish, German, French, Italian and Portuguese
+        r"^(lee|lea) también|^te puede interesar|^(más|mas) información|^lesen sie (auch|mehr)|"
+        r"^mehr zum thema|^auch interessant|^(à )?lire aussi|^voir aussi|^leggi anche|"
+        r"^(leia|veja) também|^saiba mais",
+        r"^(todos los derechos reservados|alle rechte vorbehalten|tous droits réservés|"
+        r"tutti i diritti riservati|todos os direitos reservados)\b",
         r"\b(sign up|subscribe|register) (for|to) (our|the|a)\b.*\b(newsletter|briefing|alerts|"
         r"digest|updates)|\bnewsletter\b|(delivered|sent) (right )?to your inbox",
         r"\b(app store|google play|download the .{0,40}app|get the app)\b",
@@ -95,7 +157,8 @@ _CHROME_LINES = [
     )
 ]
 _END_MARKERS = re.compile(
-    r"^(©|\(c\)|copyright\b).{0,150}$|\ball rights reserved\b|comment on this (article|story)",
+    r"^(©|\(c\)|copyright\b).{0,150}$|\ball rights reserved\b|comment on this (article|story)"
+    r"|\b(todos los derechos reservados|alle rechte vorbehalten|tous droits réservés)\b",
     re.I,
 )
 _NUMERIC = re.compile(r"^[\d\s.,:/-]+$")
@@ -192,9 +255,16 @@ def _join(element: Any) -> str:
 
 
 def paragraphs_of(elements: Iterable[Any]) -> list[str]:
-    """Paragraphs under site-rule body elements: their <p>/heading/<li> blocks, else their text."""
+    """Paragraphs under site-rule body elements: their <p>/heading/<li> blocks, else their text.
+
+    Each element is read from a copy without its chrome (:func:`prune_chrome`): a selector
+    names where the story is, not every caption and sign-up box inside it.
+    """
     out: list[str] = []
-    for element in elements:
+    for original in elements:
+        element = copy.deepcopy(original)
+        element.tail = None
+        prune_chrome(element)
         blocks = element.xpath(".//p | .//h2 | .//h3 | .//h4 | .//li | .//blockquote[not(.//p)]")
         texts = [text_of(b) for b in blocks] if blocks else [text_of(element)]
         out.extend(t for t in texts if t)
@@ -234,6 +304,27 @@ def clean_paragraphs(
         if _is_chrome(paragraph, tag_set, names):
             continue
         seen.add(norm)
+        kept.append(paragraph)
+    return _without_pull_quotes(kept)
+
+
+_WORDS = re.compile(r"\w+")
+_PULL_QUOTE_MAX_CHARS = 300
+_PULL_QUOTE_MIN_WORDS = 6  # shorter runs ("he said on Monday") recur by chance
+
+
+def _without_pull_quotes(paragraphs: list[str]) -> list[str]:
+    """Drop a short paragraph whose words run, in order, inside a longer one: a pull quote
+    (or a teaser) repeating the text, whatever its quotation marks and punctuation."""
+    runs = [" " + " ".join(_WORDS.findall(normalize_text(p))) + " " for p in paragraphs]
+    kept = []
+    for paragraph, run in zip(paragraphs, runs, strict=True):
+        if (
+            len(paragraph) <= _PULL_QUOTE_MAX_CHARS
+            and run.count(" ") > _PULL_QUOTE_MIN_WORDS
+            and any(len(other) > len(run) and run in other for other in runs)
+        ):
+            continue
         kept.append(paragraph)
     return kept
 

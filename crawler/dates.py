@@ -6,7 +6,8 @@ Two entry points:
   ISO 8601 with or without offset, date-only values, RFC 822 and Unix timestamps.
 * :func:`find_visible_date` for dates a reader sees: "Friday, 11 November 2022 07:29 PM EST",
   "Nov. 11, 2022 7:29 p.m. ET", "11/11/2022 19:29 CET", "Updated 3:05 AM EDT, Sat November
-  12, 2022", "2 hours ago"...
+  12, 2022", "2 hours ago"... and day-month-year dates in Spanish, German, French, Italian
+  and Portuguese ("11 de noviembre de 2022 19:29 CET", "11. November 2022, 19:29 Uhr").
 
 The grammar is a handful of regular expressions rather than ``dateutil.parser(fuzzy=True)``:
 fuzzy parsing happily builds a date out of a comment count and a year, and it knows nothing
@@ -276,16 +277,37 @@ _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
     "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
+# Full month names of the other languages of the news we read (Spanish, German, French,
+# Italian, Portuguese), where the first three letters are not the English abbreviation.
+# Names only, no abbreviations: "mai" or "dic" alone are too easily something else.
+_FOREIGN_MONTHS = {
+    "enero": 1, "abril": 4, "agosto": 8, "setiembre": 9, "diciembre": 12,
+    "märz": 3, "maerz": 3, "mai": 5, "oktober": 10, "dezember": 12,
+    "janvier": 1, "février": 2, "fevrier": 2, "avril": 4, "juin": 6, "juillet": 7, "août": 8,
+    "aout": 8, "décembre": 12,
+    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
+    "settembre": 9, "ottobre": 10, "dicembre": 12,
+    "janeiro": 1, "fevereiro": 2, "março": 3, "maio": 5, "junho": 6, "julho": 7,
+    "setembro": 9, "outubro": 10, "dezembro": 12,
+}  # fmt: skip
 _MON = (
     r"(?P<mon>january|february|march|april|may|june|july|august|september|october|november"
-    r"|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)(?![a-z])\.?"
+    r"|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec"
+    # other languages: names whose first three letters are an English month
+    r"|januar|februar|febrero|marzo|mars|mayo|junio|juni|julio|juli|septiembre|septembre"
+    r"|octubre|octobre|noviembre|novembre|novembro|janvier|giugno|juin|juillet|"
+    + "|".join(sorted(_FOREIGN_MONTHS, key=len, reverse=True))
+    + r")(?![^\W\d_])\.?"
 )
+# "11 de noviembre de 2022", "11. November 2022", "3 de março de 2023"
+_OF = r"(?:of|de|del)"
 _WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\.?"
 
 _DATE_PATTERNS = (
     # 11 November 2022, 11th of Nov. 2022
     ("dmy", re.compile(
-        rf"(?<![\d:])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?{_MON},?\s+(?P<y>\d{{4}})(?!\d)",
+        rf"(?<![\d:])(?P<d>\d{{1,2}})(?:st|nd|rd|th|er|º|°)?\.?\s+(?:{_OF}\s+)?{_MON},?\s+"
+        rf"(?:{_OF}\s+)?(?P<y>\d{{4}})(?!\d)",
         re.I,
     )),
     # November 11, 2022 / Nov. 11th 2022
@@ -305,7 +327,9 @@ _TIME = (
 _ZONE = (
     r"(?:\(?(?-i:(?P<zone>[A-Z]{1,5}))\)?(?![A-Za-z]))?\s*(?P<off>[+-]\d{1,2}(?::?\d{2})?(?!\d))?"
 )
-_TIME_AFTER = re.compile(rf"[\s,|@–—-]{{0,8}}(?:at\s+|T)?{_TIME}\s*{_ZONE}", re.I)
+_TIME_AFTER = re.compile(
+    rf"[\s,|@–—-]{{0,8}}(?:(?:at|a las|um|à|alle|às)\s+|T)?{_TIME}\s*(?:uhr\b\s*)?{_ZONE}", re.I
+)
 _TIME_BEFORE = re.compile(rf"{_TIME}\s*{_ZONE}[\s,|–—-]*(?:{_WEEKDAY}[\s,]*)?$", re.I)
 _RELATIVE = re.compile(
     r"\b(?P<n>\d{1,3}|an?|one)\s+(?P<unit>sec|second|min|minute|hr|hour|day|week)s?\.?\s+ago\b"
@@ -396,7 +420,8 @@ def _resolve(
             tz, abbr = _zone_of(before, default_tz)
     year = int(match.group("y"))
     if kind in ("dmy", "mdy"):
-        month = _MONTHS[match.group("mon").lower()[:3]]
+        name = match.group("mon").lower().rstrip(".")
+        month = _FOREIGN_MONTHS.get(name) or _MONTHS[name[:3]]
         day = _make_date(year, month, int(match.group("d")))
     elif kind == "ymd":
         day = _make_date(year, int(match.group("m")), int(match.group("d")))

@@ -248,7 +248,8 @@ _BY = re.compile(
     r"images?|video|graphics?|interview)\s+)?(?:by|von|par|por)\b[:\s]*",
     re.I,
 )
-_SPLIT_NAMES = re.compile(r"\s*(?:[,;|•·/\n]|\s(?:and|&|und)\s)\s*", re.I)
+# "and" in the languages we read; the short ones only in lower case ("John E Smith").
+_SPLIT_NAMES = re.compile(r"\s*(?:[,;|•·/\n]|\s(?:and|&|und)\s|\s(?-i:y|e|et)\s)\s*", re.I)
 _ORGANISATION = re.compile(
     r"\b(inc|ltd|llc|gmbh|plc|corp|press|reuters|afp|agence|newsroom|staff|wire|media|"
     r"news\s*service|associated|bloomberg|desk|team|editors)\b\.?",
@@ -311,7 +312,7 @@ def jsonld_authors(article: JsonObj) -> list[str]:
     return names
 
 
-_BYLINE_HINT = re.compile(r"byline|author|writer|contributor")
+_BYLINE_HINT = re.compile(r"byline|author|autor|auteur|writer|contributor")
 _NOT_BYLINE_HINT = re.compile(r"bio|avatar|photo|image|img|follow|social|more-from|about")
 _CHROME_ANCESTOR = re.compile(r"related|recommend|promo|sidebar|trending|most-?read|comment")
 
@@ -418,6 +419,12 @@ _CREDIT = re.compile(
     r"file|pool|/|:)[^()]*)\)\s*$",
     re.I,
 )
+# "… this Friday. PHOTO: ANDRÉS QUIÑONES", "Foto: dpa": a labelled credit closing a caption.
+_CREDIT_LABEL = re.compile(
+    r"(?<=[.!?\s])(?:photo(?:graph)?|foto(?:grafía)?|bild|image|imagen|crédito|credit)s?"
+    r"\s*:\s*[^.:]{2,80}$",
+    re.I,
+)
 
 
 def jsonld_image(article: JsonObj) -> tuple[str | None, str | None]:
@@ -454,7 +461,8 @@ def find_image_element(tree: Any, image_url: str, base: str) -> Any:
 
 
 def caption_and_credit(image: Any) -> tuple[str | None, str | None]:
-    """Caption and credit next to an image: figcaption or a caption-classed sibling."""
+    """Caption and credit next to an image: figcaption, a caption-classed sibling, or the
+    short text of a photo box (:func:`photo_box`)."""
     container = None
     for ancestor in image.iterancestors():
         if ancestor.tag == "figure" or ancestor.xpath(
@@ -464,17 +472,47 @@ def caption_and_credit(image: Any) -> tuple[str | None, str | None]:
             break
         if ancestor.tag in ("body", "article", "main"):
             break
+    box = photo_box(image) if container is None else None
+    container = box if container is None else container
     if container is None:
         return None, None
     credit_nodes = container.xpath(".//*[contains(@class,'credit') or contains(@class,'Credit')]")
     credit = text_of(credit_nodes[0]) if credit_nodes else None
     captions = container.xpath(
         ".//figcaption | .//*[contains(@class,'caption') or contains(@class,'Caption')]"
-    )
+    ) or ([box] if box is not None else [])
     caption = text_of(captions[0]) if captions else None
     if caption and credit and caption.endswith(credit):
         caption = caption[: -len(credit)].strip()
     if caption and not credit and (match := _CREDIT.search(caption)):
         credit = clean(match.group(1))
         caption = caption[: match.start()].strip()
+    elif caption and not credit and (match := _CREDIT_LABEL.search(caption)):
+        credit = clean(match.group(0))
+        caption = caption[: match.start()].strip()
     return caption or None, credit or None
+
+
+_PHOTO_BOX_CHARS = 300
+_ICON = re.compile(r"emoji|smiley|icon")
+_ICON_PIXELS = 100
+_INLINE_WRAPPERS = frozenset({"a", "picture", "span", "noscript"})
+
+
+def photo_box(image: Any) -> Any:
+    """A figure written without ``<figure>``: the block around one image that holds nothing
+    else but a short text (its caption), or None."""
+    if _ICON.search(hint_of(image)) or any(
+        (size := image.get(dimension, "")).isdigit() and int(size) < _ICON_PIXELS
+        for dimension in ("width", "height")
+    ):
+        return None  # an emoji or icon inside a line of text, not a photo
+    box = image.getparent()
+    while box is not None and box.tag in _INLINE_WRAPPERS:
+        box = box.getparent()
+    if box is None or box.tag not in ("div", "section"):
+        return None
+    if len(box.xpath(".//img")) != 1:
+        return None
+    text = text_of(box)
+    return box if text and len(text) <= _PHOTO_BOX_CHARS else None

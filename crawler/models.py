@@ -8,15 +8,18 @@ local time can never be stored by mistake.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -49,7 +52,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
 
 
 class Article(Base):
@@ -76,6 +79,9 @@ class Article(Base):
     last_seen_at: Mapped[datetime]
     last_fetched_at: Mapped[datetime]
     version_count: Mapped[int] = mapped_column(Integer, default=1)
+    # Near-copies of one story share a cluster: the smallest member id (see crawler.syndication).
+    # NULL only in rows written before clusters existed; readers use coalesce(cluster_id, id).
+    cluster_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     versions: Mapped[list[ArticleVersion]] = relationship(
         back_populates="article", order_by="ArticleVersion.version", cascade="all, delete-orphan"
@@ -101,6 +107,30 @@ class ArticleVersion(Base):
     fetched_at: Mapped[datetime]
 
     article: Mapped[Article] = relationship(back_populates="versions")
+
+
+class ArticleSignature(Base):
+    """The MinHash of an article's body (128 little-endian uint32), for near-copy confirmation."""
+
+    __tablename__ = "article_signatures"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    shingle_count: Mapped[int] = mapped_column(Integer)  # distinct word 3-shingles
+
+
+class LshBand(Base):
+    """One LSH band of a signature: articles sharing (band, bucket) are near-copy candidates."""
+
+    __tablename__ = "lsh_bands"
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class ArticleUrl(Base):
@@ -137,6 +167,31 @@ class ArticleTag(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class SiteParagraph(Base):
+    """In how many articles of a site a body paragraph occurred: chrome recurs (see
+    crawler.boilerplate). ``first_article_seq`` is the site's article count when it first did."""
+
+    __tablename__ = "site_paragraphs"
+    __table_args__ = (Index("ix_site_paragraphs_site_count", "site", "article_count"),)
+
+    site: Mapped[str] = mapped_column(String(255), primary_key=True)
+    paragraph_key: Mapped[str] = mapped_column(String(40), primary_key=True)  # textnorm sha1
+    article_count: Mapped[int] = mapped_column(Integer)
+    first_article_seq: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class SiteParagraphStats(Base):
+    """How many articles of a site have had their paragraphs counted in ``site_paragraphs``."""
+
+    __tablename__ = "site_paragraph_stats"
+
+    site: Mapped[str] = mapped_column(String(255), primary_key=True)
+    article_count: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
 
 
 class FeedState(Base):

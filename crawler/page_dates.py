@@ -3,9 +3,10 @@
 Published: a site rule's selector → JSON-LD ``datePublished`` → meta tags
 (``article:published_time``, ``pubdate``, ``dc.date``, ``parsely-pub-date``…) and microdata
 → ``<time datetime>`` marked as publication (or the first one inside the article) → the
-feed or sitemap date from the hints → a date written near the headline or in the byline
-→ htmldate. Each candidate goes through :mod:`crawler.dates`, so junk (``0001-01-01``,
-month 29, far future) falls through to the next source instead of failing.
+feed or sitemap date from the hints (a date-only entry gives way to a time of that day
+written on the page) → a date written near the headline or in the byline → htmldate.
+Each candidate goes through :mod:`crawler.dates`, so junk (``0001-01-01``, month 29, far
+future) falls through to the next source instead of failing.
 
 The visible-text search looks at date/byline-classed elements after the headline first,
 then at short blocks right below it; figures and captions are skipped, because a caption
@@ -23,7 +24,14 @@ from htmldate import find_date
 from lxml import etree
 
 from crawler.article import ParseHints, SiteRules
-from crawler.dates import ParsedDate, find_visible_date, is_plausible, parse_date, precision_of
+from crawler.dates import (
+    ParsedDate,
+    find_visible_date,
+    is_plausible,
+    parse_date,
+    precision_of,
+    zone,
+)
 from crawler.extract_meta import (
     ARTICLE_TYPES,
     PageMeta,
@@ -43,7 +51,7 @@ PUBLISHED_META = (
     "dc.date.issued", "dcterms.issued", "dcterms.created", "parsely-pub-date", "sailthru.date",
 )  # fmt: skip
 _MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "dcterms.modified")
-_DATE_HINT = re.compile(r"date|time|byline|dateline|publish|posted|stamp|meta")
+_DATE_HINT = re.compile(r"date|time|byline|dateline|publish|posted|stamp|meta|fecha|datum")
 _CAPTION_HINT = re.compile(r"caption|credit")
 _HTMLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
@@ -95,10 +103,23 @@ def published_date(
         at = hints.published_at
         at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
         if is_plausible(at, now):
-            return ParsedDate(at, precision_of(at)), hints.published_source or "feed"
+            # The entry's own precision: a date-only value in a zone east or west of UTC is
+            # not midnight in UTC, so guessing from the clock would call it "minute".
+            precision = hints.published_precision or precision_of(at)
+            # The page's byline may tell the time of that day: finer, and as reliable.
+            written = _visible_date(tree, page, tz, now) if precision == "day" else None
+            if written and written.precision != "day" and _same_day(written.at, at, tz):
+                return written, "text"
+            return ParsedDate(at, precision), hints.published_source or "feed"
     if found := _visible_date(tree, page, tz, now):
         return found, "text"
     return _htmldate(tree, url, tz, now), "htmldate"
+
+
+def _same_day(written: datetime, entry: datetime, tz: str) -> bool:
+    # A date-only entry is midnight in the site's zone (sitemaps) or in UTC (feedparser).
+    day = written.astimezone(zone(tz)).date()
+    return day in (entry.astimezone(zone(tz)).date(), entry.astimezone(UTC).date())
 
 
 def _time_values(tree: Any, page: PageMeta) -> list[str | None]:

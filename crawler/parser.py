@@ -64,6 +64,7 @@ from crawler.extract_meta import (
     text_of,
 )
 from crawler.page_dates import PUBLISHED_META, modified_date, published_date
+from crawler.textnorm import paragraph_key
 from crawler.urls import normalize_url
 
 __all__ = ["decode_html", "parse_article"]
@@ -219,17 +220,17 @@ def _build(
         raw = paragraphs_of(selected)
     else:
         raw = _trafilatura(tree, url)
-    paragraphs = clean_paragraphs(
-        raw, title=title, skip=(caption, credit, headline), tags=tags, site_names=site_names,
-        boilerplate=hints.boilerplate,
-    )  # fmt: skip
+    found = clean_paragraphs(
+        raw, title=title, skip=(caption, credit, headline), tags=tags, site_names=site_names
+    )
+    paragraphs, keys = _drop_boilerplate(found, hints.boilerplate)
     raw_body = article.get("articleBody")  # not as_text(): its line breaks are paragraphs
     article_body = raw_body if isinstance(raw_body, str) else as_text(raw_body)
     if sum(map(len, paragraphs)) < _THIN_BODY_CHARS and article_body:
-        fallback = clean_paragraphs(split_article_body(article_body), title=title,
-                                    boilerplate=hints.boilerplate)  # fmt: skip
-        if sum(map(len, fallback)) > sum(map(len, paragraphs)):
-            paragraphs = fallback
+        fallback = clean_paragraphs(split_article_body(article_body), title=title)
+        fallback_kept, fallback_keys = _drop_boilerplate(fallback, hints.boilerplate)
+        if sum(map(len, fallback_kept)) > sum(map(len, paragraphs)):
+            paragraphs, keys = fallback_kept, fallback_keys
     body = "\n\n".join(paragraphs)
     declared = bool(article) or og_type == "article" or bool(page.first(*PUBLISHED_META[:3]))
     declared = declared or bool(tree.xpath("//*[@itemscope][contains(@itemtype,'Article')]"))
@@ -256,7 +257,20 @@ def _build(
         published_precision=published.precision if published else None,
         lead_image_caption=caption,
         lead_image_credit=credit,
+        paragraph_keys=keys,
     )
+
+
+def _drop_boilerplate(
+    paragraphs: list[str], boilerplate: frozenset[str]
+) -> tuple[list[str], tuple[str, ...]]:
+    """The paragraphs that are not the site's learned chrome, and the keys of all of them.
+
+    The keys are taken before the removal, so the store keeps counting a boilerplate
+    paragraph on every page that carries it (see :mod:`crawler.boilerplate`).
+    """
+    keys = tuple(paragraph_key(p) for p in paragraphs)
+    return [p for p, key in zip(paragraphs, keys, strict=True) if key not in boilerplate], keys
 
 
 def _trafilatura(tree: Any, url: str) -> list[str]:

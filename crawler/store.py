@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.article import Article as ParsedArticle
+from crawler.boilerplate import SiteBoilerplate, record_paragraphs, without_boilerplate
 from crawler.dedup import content_hash
 from crawler.errors import StoreError
 from crawler.models import (
@@ -39,6 +40,8 @@ from crawler.models import (
     FeedState,
     PageState,
 )
+from crawler.search import install_search
+from crawler.syndication import cluster_article, install_clusters, lock_clusters
 from crawler.urls import site_of, url_key
 
 log = logging.getLogger(__name__)
@@ -137,13 +140,16 @@ class Store:
         )
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(write_engine, expire_on_commit=False)
+        self._boilerplate = SiteBoilerplate(self.reading)
 
     @classmethod
     def open(cls, url: str) -> Store:
         """Open (and create, if needed) the database at ``url``."""
         try:
             engine = create_db_engine(url)
-            Base.metadata.create_all(engine)
+            _create_schema(engine)
+            install_clusters(engine)
+            install_search(engine)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open database {_safe_url(url)}: {_first_line(exc)}") from exc
         store = cls(engine)
@@ -151,6 +157,12 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -164,6 +176,10 @@ class Store:
 
     # -- articles -------------------------------------------------------------------------
 
+    def boilerplate_keys(self, site: str) -> frozenset[str]:
+        """The paragraph keys learned as ``site``'s chrome (see :mod:`crawler.boilerplate`)."""
+        return self._boilerplate.keys(site)
+
     def known_urls(self, keys: Iterable[str]) -> dict[str, KnownUrl]:
         """The stored articles behind these URL keys (see :func:`crawler.urls.url_key`)."""
         wanted = list(dict.fromkeys(keys))
@@ -172,8 +188,12 @@ class Store:
             for chunk_start in range(0, len(wanted), 500):
                 chunk = wanted[chunk_start : chunk_start + 500]
                 rows = session.execute(
-                    select(ArticleUrl.url_key, Article.id, Article.first_seen_at,
-                           Article.last_fetched_at)
+                    select(
+                        ArticleUrl.url_key,
+                        Article.id,
+                        Article.first_seen_at,
+                        Article.last_fetched_at,
+                    )
                     .join(Article, Article.id == ArticleUrl.article_id)
                     .where(ArticleUrl.url_key.in_(chunk))
                 )
@@ -182,14 +202,23 @@ class Store:
         return found
 
     def link_known(
-        self, article_id: int, *, feed: str, tags: Sequence[str], url: str, seen_at: datetime
+        self,
+        links: Sequence[tuple[int, str]],
+        *,
+        feed: str,
+        tags: Sequence[str],
+        seen_at: datetime,
     ) -> None:
-        """Record that ``feed`` found a stored article again (no download needed)."""
+        """Record that ``feed`` found stored articles again, as (article_id, url) pairs, in
+        one transaction: no download, and a cost per run that does not grow with history."""
+        if not links:
+            return
         with self.writing() as session:
-            self._link(session, article_id, feed=feed, tags=tags, urls=[url], seen_at=seen_at)
+            for article_id, url in links:
+                self._link(session, article_id, feed=feed, tags=tags, urls=[url], seen_at=seen_at)
             session.execute(
                 update(Article)
-                .where(Article.id == article_id, Article.last_seen_at < seen_at)
+                .where(Article.id.in_({a for a, _ in links}), Article.last_seen_at < seen_at)
                 .values(last_seen_at=seen_at)
             )
 
@@ -228,6 +257,7 @@ class Store:
         keys = list(dict.fromkeys(url_key(u) for u in all_urls))
         digest = content_hash(parsed.title, parsed.body)
         tags = sorted({*parsed.tags, *(t.casefold().strip() for t in feed_tags)} - {""})
+        learned: dict[str, bool] = {}
         with self.writing() as session:
             article = session.scalars(
                 select(Article)
@@ -243,10 +273,18 @@ class Store:
                 ).first()
                 outcome = "duplicate" if article is not None else "new"
             elif article.content_hash != digest:
-                outcome = "version"
+                # A hash stored by an older normalisation of the same text is no new version.
+                same = content_hash(article.title, article.body) == digest
+                # Nor is a body stored before some of its paragraphs were learned as chrome.
+                same = same or digest == content_hash(
+                    article.title, without_boilerplate(session, article.site, article.body)
+                )
+                outcome = "unchanged" if same else "version"
             else:
                 outcome = "unchanged"
 
+            if outcome in ("new", "version"):
+                lock_clusters(session)  # before the first write; see crawler.syndication
             if article is None:
                 article = _new_article(parsed, digest, fetched_at)
                 session.add(article)
@@ -255,22 +293,36 @@ class Store:
                 # Claim the URLs with a plain INSERT: if a concurrent writer stored one of
                 # them first, this raises, the transaction rolls back and the retry merges.
                 session.add_all(
-                    ArticleUrl(url_key=key, url=url, article_id=article.id, first_seen_at=fetched_at)
+                    ArticleUrl(
+                        url_key=key, url=url, article_id=article.id, first_seen_at=fetched_at
+                    )
                     for key, url in {url_key(u): u for u in all_urls}.items()
                 )
                 session.flush()
             elif outcome == "version":
                 article.version_count += 1
-                session.add(
-                    _version_of(article, article.version_count, parsed, digest, fetched_at)
-                )
+                session.add(_version_of(article, article.version_count, parsed, digest, fetched_at))
                 _apply_content(article, parsed, digest)
             else:
+                article.content_hash = digest
                 _fill_missing(article, parsed)
+            if outcome in ("new", "version"):
+                session.flush()
+                cluster_article(session, article)
+                learned = record_paragraphs(
+                    session,
+                    article.site,
+                    article.id,
+                    article.version_count,
+                    parsed.paragraph_keys,
+                    fetched_at,
+                )
             article.last_seen_at = max(article.last_seen_at, fetched_at)
             article.last_fetched_at = max(article.last_fetched_at, fetched_at)
             self._link(session, article.id, feed=feed, tags=tags, urls=all_urls, seen_at=fetched_at)
-            return SaveResult(article.id, outcome, article.version_count)
+            result = SaveResult(article.id, outcome, article.version_count)
+        self._boilerplate.counted(article.site, learned)  # committed: the cache may reload
+        return result
 
     def _link(
         self,
@@ -283,19 +335,29 @@ class Store:
         seen_at: datetime,
     ) -> None:
         url_rows = {
-            url_key(u): {"url_key": url_key(u), "url": u, "article_id": article_id,
-                         "first_seen_at": seen_at}
+            url_key(u): {
+                "url_key": url_key(u),
+                "url": u,
+                "article_id": article_id,
+                "first_seen_at": seen_at,
+            }
             for u in urls
         }
         self._insert_ignore(session, ArticleUrl, list(url_rows.values()))
         self._insert_ignore(
-            session, ArticleFeed, [{"article_id": article_id, "feed": feed, "first_seen_at": seen_at}]
+            session,
+            ArticleFeed,
+            [{"article_id": article_id, "feed": feed, "first_seen_at": seen_at}],
         )
         self._insert_ignore(
-            session, ArticleTag, [{"article_id": article_id, "tag": t} for t in sorted(set(tags)) if t]
+            session,
+            ArticleTag,
+            [{"article_id": article_id, "tag": t} for t in sorted(set(tags)) if t],
         )
 
-    def _insert_ignore(self, session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    def _insert_ignore(
+        self, session: Session, model: type[Base], rows: list[dict[str, Any]]
+    ) -> None:
         if not rows:
             return
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
@@ -371,6 +433,10 @@ class Store:
                 if error:
                     state.last_error = error
 
+    def feed_state(self, feed: str) -> FeedState | None:
+        with self.reading() as session:
+            return session.get(FeedState, feed)
+
     def set_next_run(self, feed: str, next_run_at: datetime | None) -> None:
         with self.writing() as session:
             state = session.get(FeedState, feed)
@@ -390,10 +456,30 @@ class Store:
     def last_finished(self) -> dict[str, datetime]:
         """Each feed's last finished run, to schedule the first run after a restart."""
         with self.reading() as session:
+            # An interrupted run did not finish its work: the feed is due again at once.
             rows = session.execute(
-                select(CrawlRun.feed, func.max(CrawlRun.finished_at)).group_by(CrawlRun.feed)
+                select(CrawlRun.feed, func.max(CrawlRun.finished_at))
+                .where(CrawlRun.outcome != "interrupted")
+                .group_by(CrawlRun.feed)
             )
             return {feed: at for feed, at in rows if at is not None}
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create missing tables in one write transaction, so that two processes opening a new
+    database at once (the service and a CLI command) take turns instead of failing: SQLite
+    needs BEGIN IMMEDIATE for that, PostgreSQL a transaction-scoped advisory lock."""
+    if engine.dialect.name == "sqlite":
+        with engine.execution_options(sqlite_immediate=True).begin() as conn:
+            Base.metadata.create_all(conn)
+        return
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+        Base.metadata.create_all(conn)
+
+
+# An arbitrary constant: the advisory lock id that serialises schema creation.
+_SCHEMA_LOCK_KEY = 0x6E65_7773
 
 
 def _new_article(parsed: ParsedArticle, digest: str, fetched_at: datetime) -> Article:
@@ -450,7 +536,9 @@ def _fill_missing(article: Article, parsed: ParsedArticle) -> None:
         article.published_precision = parsed.published_precision
     if article.language is None:
         article.language = parsed.language
-    if parsed.modified_at and (article.modified_at is None or parsed.modified_at > article.modified_at):
+    if parsed.modified_at and (
+        article.modified_at is None or parsed.modified_at > article.modified_at
+    ):
         article.modified_at = parsed.modified_at
 
 

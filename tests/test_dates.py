@@ -46,6 +46,15 @@ VISIBLE = [
     ("2022-29-11 | Friday, 11 November 2022 07:29 PM", "America/New_York",
      utc(2022, 11, 12, 0, 29), "minute"),
     ("31/02/2022 then 1 March 2022", "UTC", utc(2022, 3, 1), "day"),
+    # other languages: day, month name, year
+    ("Santa Clara, 11 de noviembre de 2022 19:29 CET", "Europe/Madrid",
+     utc(2022, 11, 11, 18, 29), "minute"),
+    ("11 de diciembre de 2022 a las 19:29", "Europe/Madrid", utc(2022, 12, 11, 18, 29), "minute"),
+    ("11. November 2022, 19:29 Uhr", "Europe/Berlin", utc(2022, 11, 11, 18, 29), "minute"),
+    ("3. März 2023 um 07:15 Uhr", "Europe/Berlin", utc(2023, 3, 3, 6, 15), "minute"),
+    ("le 1er décembre 2022 à 19h29", "Europe/Paris", utc(2022, 12, 1, 18, 29), "minute"),
+    ("5 maggio 2023, 10:00", "Europe/Rome", utc(2023, 5, 5, 8, 0), "minute"),
+    ("7 de março de 2023 às 14:05", "America/Sao_Paulo", utc(2023, 3, 7, 17, 5), "minute"),
 ]  # fmt: skip
 
 DST = [
