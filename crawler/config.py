@@ -248,6 +248,7 @@ class CrawlConfig(_Model):
     concurrent_requests_per_host: StrictInt = Field(default=2, ge=1)
     timeout: StrictFloat = Field(default=30.0, gt=0)
     max_page_bytes: StrictInt = Field(default=10_000_000, gt=0)
+    max_articles_per_run: StrictInt = Field(default=500, ge=1)
     revisit_window: Duration = timedelta(hours=48)
     retries: StrictInt = Field(default=2, ge=0)
 

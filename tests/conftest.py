@@ -15,8 +15,6 @@ import pytest
 
 from tests.newssites import news_network  # noqa: F401  (a fixture, used by name)
 
-
-
 PG_ADMIN_URL = os.environ.get(
     "NEWSMON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -40,13 +38,16 @@ def pg_database() -> Iterator[str]:
     admin_url = make_url(PG_ADMIN_URL)
     name = f"newsmon_test_{uuid.uuid4().hex[:10]}"
     try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT",
-                              connect_args={"connect_timeout": 3})
+        admin = create_engine(
+            admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # any driver or network error means: no server to test on
-        _unavailable(f"PostgreSQL at {admin_url.render_as_string(hide_password=True)}",
-                     str(exc).splitlines()[0])
+        _unavailable(
+            f"PostgreSQL at {admin_url.render_as_string(hide_password=True)}",
+            str(exc).splitlines()[0],
+        )
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:

@@ -355,6 +355,18 @@ def test_many_problems_are_all_reported(tmp_path: Path) -> None:
     assert len(found) == 6
 
 
+def test_max_articles_per_run(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "")).crawl.max_articles_per_run == 500
+    text = "[crawl]\nmax_articles_per_run = 40\n"
+    assert load_settings(write(tmp_path, text)).crawl.max_articles_per_run == 40
+    assert problems(tmp_path, "[crawl]\nmax_articles_per_run = 0\n") == [
+        "crawl.max_articles_per_run: must be >= 1 (got 0)"
+    ]
+    assert problems(tmp_path, "[crawl]\nmax_articles_per_run = 2.5\n") == [
+        "crawl.max_articles_per_run: expected an integer (got 2.5)"
+    ]
+
+
 def test_error_names_the_file_as_given(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as raised:
         parse_settings("[crawl]\nretries = -1\n", path="conf/newsmon.toml")

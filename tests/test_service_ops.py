@@ -229,12 +229,12 @@ def test_a_failing_feed_backs_off_and_stays_scheduled(
             state = session.get(FeedState, "herald-rss")
         assert state is not None and state.last_error and "HTTP 500" in state.last_error
         failed = [r for r in runs if r.outcome == "failed"]
-        # Waits of 1, 2 and 4 intervals: the gaps between attempts grow.
+        # Waits of 1, 2 and 4 one-second intervals: the gaps between attempts grow.
         gaps = [
-            (b.started_at - a.started_at).total_seconds()
-            for a, b in itertools.pairwise(failed)
+            (b.started_at - a.started_at).total_seconds() for a, b in itertools.pairwise(failed)
         ]
-        assert gaps[2] >= 2 * gaps[0] and gaps[2] >= 3.0, gaps
+        # (A timer tick may land a hair early or late, so the check is "clearly longer".)
+        assert gaps[2] >= 3.0 and gaps[2] >= gaps[0] + 1.5, gaps
         assert "backing off after repeated failures" in service.log
     finally:
         service.close()

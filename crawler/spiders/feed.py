@@ -7,13 +7,22 @@ unless they are young enough to be re-checked for edits (the revisit window).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
@@ -60,6 +69,14 @@ class FeedRun:
     not_articles: int = 0
     robots_skipped: int = 0
     transient_failures: int = 0  # 5xx, timeouts: worth retrying next run
+    # Bounds against runaway or hostile sites: articles considered (max_articles_per_run),
+    # URLs already requested, sitemaps read (an index may list itself) and what was skipped.
+    articles_considered: int = 0
+    article_keys: set[str] = field(default_factory=set)
+    sitemaps_seen: set[str] = field(default_factory=set)
+    child_sitemaps: int = 0
+    child_sitemaps_over_limit: int = 0
+    skipped_by_limits: int = 0
 
     @property
     def may_save_validators(self) -> bool:
@@ -95,6 +112,7 @@ class FeedSpider(scrapy.Spider):
         self.feed = run.feed
 
     async def start(self) -> AsyncIterator[Request]:
+        self.run.sitemaps_seen.add(self.feed.url)
         yield self._feed_request(self.feed.url, page=1)
 
     # -- the feed's own pages -----------------------------------------------------------
@@ -117,7 +135,7 @@ class FeedSpider(scrapy.Spider):
             priority=10,
         )
 
-    def parse_feed_page(self, response: Response) -> Iterator[Request]:
+    async def parse_feed_page(self, response: Response) -> AsyncIterator[Request]:
         counts = self.run.counts
         counts.pages_fetched += 1
         if response.status == 304:
@@ -135,14 +153,20 @@ class FeedSpider(scrapy.Spider):
             counts.not_modified += 1
             return
         try:
-            discovery = self._discover(response)
+            if not response.body:
+                raise DiscoveryError("empty page")
+            # A feed of many thousand entries takes a second or more to read: off the loop.
+            discovery = await asyncio.to_thread(self._discover, response)
         except DiscoveryError as exc:
             if response.meta.get("page", 1) == 1 and not response.meta.get("child_sitemap"):
                 self.run.failure = f"{response.url}: {exc}"
             self.run.problem(response.url, str(exc))
             return
-        yield from self._follow_pages(discovery, response)
-        yield from self._article_requests(discovery.candidates)
+        for request in self._follow_pages(discovery, response):
+            yield request
+        total = discovery.total_entries
+        for request in self._article_requests(discovery.candidates, total=total):
+            yield request
 
     def _discover(self, response: Response) -> Discovery:
         feed = self.feed
@@ -159,7 +183,12 @@ class FeedSpider(scrapy.Spider):
                 default_tz=feed.timezone,
                 max_age_cutoff=cutoff,
             )
-        return discover_feed(response.body, response.url, _header(response, b"Content-Type"))
+        return discover_feed(
+            response.body,
+            response.url,
+            _header(response, b"Content-Type"),
+            max_entries=self.run.settings.crawl.max_articles_per_run,
+        )
 
     def _follow_pages(self, discovery: Discovery, response: Response) -> Iterator[Request]:
         page = int(response.meta.get("page", 1))
@@ -168,25 +197,66 @@ class FeedSpider(scrapy.Spider):
                 for url in discovery.next_pages[:1]:
                     yield self._feed_request(url, page + 1)
         elif isinstance(self.feed, SitemapFeed):
-            for url in discovery.next_pages[:MAX_CHILD_SITEMAPS]:
-                request = self._feed_request(url, page + 1)
-                request.meta["child_sitemap"] = True
-                yield request
+            yield from self._child_sitemaps(discovery.next_pages, response.url, page + 1)
+
+    def _child_sitemaps(self, urls: tuple[str, ...], index: str, page: int) -> Iterator[Request]:
+        """Each sitemap once per run (indexes may list themselves or each other), and at
+        most MAX_CHILD_SITEMAPS of them in all, however deep the indexes nest."""
+        run = self.run
+        over_limit = 0
+        for url in urls:
+            if url in run.sitemaps_seen:
+                run.skipped_by_limits += 1
+                log.warning(
+                    "feed %s: %s: sitemap already read in this run (listed again by %s), skipped",
+                    self.feed.name,
+                    url,
+                    index,
+                )
+                continue
+            if run.child_sitemaps >= MAX_CHILD_SITEMAPS:
+                over_limit += 1
+                continue
+            run.sitemaps_seen.add(url)
+            run.child_sitemaps += 1
+            request = self._feed_request(url, page)
+            request.meta["child_sitemap"] = True
+            yield request
+        if over_limit:
+            run.skipped_by_limits += over_limit
+            run.child_sitemaps_over_limit += over_limit
+            if run.child_sitemaps_over_limit > over_limit:
+                return  # said once per run: nested indexes would repeat it for every child
+            log.warning(
+                "feed %s: %s: %d child sitemaps skipped (at most %d per run)",
+                self.feed.name,
+                index,
+                over_limit,
+                MAX_CHILD_SITEMAPS,
+            )
 
     def feed_page_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        reason = describe_failure(failure)
+        reason = describe_failure(failure, self.run.settings.crawl.max_page_bytes)
         if request.meta.get("page", 1) == 1 and not request.meta.get("child_sitemap"):
             self.run.failure = f"{request.url}: {reason}"
         self.run.problem(request.url, reason)
 
     # -- articles -----------------------------------------------------------------------
 
-    def _article_requests(self, candidates: tuple[Candidate, ...]) -> Iterator[Request]:
-        allowed = [c for c in candidates if self.feed.url_allowed(c.url)]
+    def _article_requests(
+        self, candidates: tuple[Candidate, ...], total: int | None = None
+    ) -> Iterator[Request]:
+        allowed = self._within_limits(
+            [c for c in candidates if self.feed.url_allowed(c.url)],
+            entries=max(total or 0, len(candidates)),
+            trimmed=total is not None and total > len(candidates),
+        )
         known = self.run.store.known_urls(url_key(c.url) for c in allowed)
         now = utcnow()
         revisit_window: timedelta = self.run.settings.crawl.revisit_window
+        to_fetch: list[Candidate] = []
+        links: list[tuple[int, str]] = []
         for candidate in allowed:
             self.run.counts.articles_found += 1
             stored = known.get(url_key(candidate.url))
@@ -194,26 +264,69 @@ class FeedSpider(scrapy.Spider):
                 age = now - stored.first_seen_at
                 since_fetch = now - stored.last_fetched_at
                 if not (age < revisit_window and since_fetch >= age * REVISIT_FRACTION):
-                    self.run.store.link_known(
-                        stored.article_id,
-                        feed=self.feed.name,
-                        tags=self.feed.tags,
-                        url=candidate.url,
-                        seen_at=now,
-                    )
+                    links.append((stored.article_id, candidate.url))
                     continue
+            to_fetch.append(candidate)
+        self.run.store.link_known(links, feed=self.feed.name, tags=self.feed.tags, seen_at=now)
+        for candidate in to_fetch:
             yield Request(
                 candidate.url,
                 callback=self.parse_article_page,
                 errback=self.article_failed,
+                # Duplicates are dropped by _within_limits; the dupefilter would also drop
+                # the repeated URL of a redirect loop, silently instead of reporting it.
+                dont_filter=True,
                 meta={"candidate": candidate},
             )
 
+    def _within_limits(
+        self, candidates: list[Candidate], *, entries: int, trimmed: bool
+    ) -> list[Candidate]:
+        """URLs not yet taken this run, newest first, within max_articles_per_run.
+
+        ``entries`` is how many entries the page had; ``trimmed``: discovery already kept
+        only the newest of them.
+        """
+        run = self.run
+        seen = set(run.article_keys)
+        fresh: list[Candidate] = []
+        for candidate in candidates:
+            key = url_key(candidate.url)
+            if key not in seen:
+                seen.add(key)
+                fresh.append(candidate)
+        left = max(run.settings.crawl.max_articles_per_run - run.articles_considered, 0)
+        if len(fresh) > left or trimmed:
+            fresh.sort(key=_newest_first)  # stable: undated entries keep the feed's order
+            run.skipped_by_limits += max(len(fresh) - left, 0) + (entries - len(candidates))
+            fresh = fresh[:left]
+            which = "newest" if any(c.published_at for c in fresh) else "first"
+            log.info(
+                "feed %s: %d entries, fetching the %s %d (max_articles_per_run)",
+                self.feed.name,
+                entries,
+                which,
+                len(fresh),
+            )
+        run.articles_considered += len(fresh)
+        run.article_keys.update(url_key(c.url) for c in fresh)
+        return fresh
+
     def parse_article_page(self, response: Response) -> Iterator[ArticlePage]:
         self.run.counts.pages_fetched += 1
+        if not response.body:
+            self.run.transient_failures += 1  # often a server hiccup: read the feed again
+            self.run.problem(response.url, "empty page")
+            return
         content_type = (_header(response, b"Content-Type") or "").lower()
         if content_type and not any(t in content_type for t in ("html", "xml", "text/plain")):
             self.run.problem(response.url, f"not an HTML page (Content-Type {content_type})")
+            return
+        if looks_binary(response.body):
+            served = (
+                f"served as {content_type.split(';')[0]}" if content_type else "no Content-Type"
+            )
+            self.run.problem(response.url, f"not an HTML page (binary content, {served})")
             return
         charset = response.encoding if isinstance(response, TextResponse) else None
         yield ArticlePage(
@@ -228,7 +341,7 @@ class FeedSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        reason = describe_failure(failure)
+        reason = describe_failure(failure, self.run.settings.crawl.max_page_bytes)
         if reason == ROBOTS_REASON:
             # Obeying robots.txt is policy, not a failure of the feed.
             self.run.robots_skipped += 1
@@ -244,23 +357,84 @@ def is_transient(failure: Failure) -> bool:
     exc = failure.value
     if isinstance(exc, HttpError):
         return int(exc.response.status) >= 500 or int(exc.response.status) == 429
-    return True
+    # Too large, a redirect loop, a decompression bomb: the same again next run.
+    return not isinstance(exc, (IgnoreRequest, DownloadCancelledError))
 
 
-def describe_failure(failure: Failure) -> str:
+# Scrapy's messages for DOWNLOAD_MAXSIZE: while downloading, and while decompressing.
+_MAXSIZE = re.compile(r"(?:Expected to receive|Received) (\d+) bytes .*max size \((\d+)\)")
+_MAXSIZE_DECOMPRESSED = re.compile(r"DOWNLOAD_MAXSIZE \((\d+) B\) during decompression")
+
+
+class _ReportedBySpider(logging.Filter):
+    """Drops Scrapy's own warnings about DOWNLOAD_MAXSIZE: the spider logs each of those
+    failures itself, in one line that also names the feed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (_MAXSIZE.search(message) or _MAXSIZE_DECOMPRESSED.search(message))
+
+
+_REPORTED_BY_SPIDER = _ReportedBySpider()
+# (A logger's filters see only its own records, not those of its children.)
+for _logger in (
+    "scrapy.core.downloader.handlers.http11",
+    "scrapy.downloadermiddlewares.httpcompression",
+):
+    logging.getLogger(_logger).addFilter(_REPORTED_BY_SPIDER)
+
+
+def describe_failure(failure: Failure, max_page_bytes: int | None = None) -> str:
     """One line a person can act on, for a failed request."""
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"HTTP {exc.response.status}"
-    if isinstance(exc, (TimeoutError, TCPTimedOutError)):
+    if isinstance(exc, (TimeoutError, TCPTimedOutError, DownloadTimeoutError)):
         return "timed out"
-    if isinstance(exc, DNSLookupError):
+    if isinstance(exc, (DNSLookupError, CannotResolveHostError)):
         return "host name not found"
+    if isinstance(exc, DownloadConnectionRefusedError):
+        return "connection refused"
+    message = str(exc)
+    if match := _MAXSIZE.search(message):
+        size, limit = match.groups()
+        announced = message.startswith("Expected")
+        more = f": the server announced {size} bytes" if announced else ""
+        return f"larger than max_page_bytes ({limit} bytes){more}"
+    if match := _MAXSIZE_DECOMPRESSED.search(message):
+        return f"larger than max_page_bytes ({match.group(1)} bytes) once decompressed"
+    if isinstance(exc, DownloadCancelledError) and not message:
+        # Scrapy cancels a download without a message when the body outgrows
+        # DOWNLOAD_MAXSIZE and the server announced no Content-Length.
+        limit = f" ({max_page_bytes} bytes)" if max_page_bytes else ""
+        return f"larger than max_page_bytes{limit}"
+    if isinstance(exc, IgnoreRequest) and "max redirections" in message:
+        return "too many redirects (a redirect loop?)"
     name = type(exc).__name__
     if name == "IgnoreRequest" and "robots" in str(exc).lower():
         return ROBOTS_REASON
     text = str(exc).strip().splitlines()
     return f"{name}: {text[0]}" if text else name
+
+
+# Bytes that do not occur in text, HTML or not (tab, line feed, form feed, carriage
+# return and escape do).
+_CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32)])
+_NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
+
+
+def looks_binary(body: bytes) -> bool:
+    """Images, archives, random bytes: more than 3% control bytes in the first 8 KB.
+    A page with a few stray NULs is still text; UTF-16 (with its BOM) is text too."""
+    sample = body[:8192]
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    return len(sample.translate(None, _NOT_CONTROL)) > len(sample) * 0.03
+
+
+def _newest_first(candidate: Candidate) -> tuple[bool, float]:
+    published = candidate.published_at
+    return (published is None, -published.timestamp() if published else 0.0)
 
 
 def _header(response: Response, name: bytes) -> str | None:
