@@ -128,7 +128,7 @@ def test_same_content_under_another_url_is_a_duplicate(store: Store) -> None:
 
 def test_link_known_records_feed_and_tags_without_a_new_article(store: Store) -> None:
     result = store.save_article(parsed(), feed="a", fetched_at=T0)
-    store.link_known(result.article_id, feed="b", tags=("russia",), url=parsed().url, seen_at=T0)
+    store.link_known([(result.article_id, parsed().url)], feed="b", tags=("russia",), seen_at=T0)
     with store.reading() as session:
         assert set(session.scalars(select(ArticleFeed.feed))) == {"a", "b"}
         assert "russia" in set(session.scalars(select(ArticleTag.tag)))
