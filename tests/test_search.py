@@ -257,3 +257,27 @@ def test_query_search_on_the_command_line(tmp_path: Path, capsys) -> None:
                  "gazette.example"]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "São Paulo café owners" in out and "Cafe culture" not in out
+
+
+def test_sqlite_ranks_only_the_newest_matches_of_a_very_common_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = Store.open(f"sqlite:///{tmp_path}/news.db")
+    try:
+        for key in ARTICLES:
+            s.save_article(parsed(key), feed="f", fetched_at=T0)
+        names = ids(s)
+        # "strike" is in three articles; "harbour" (stored first) ranks best with it in its
+        # title. With a window of two, only the two newest matches are ranked.
+        assert [names[i] for i, _ in _search(s, "strike")] == ["harbour", "many", "once"]
+        monkeypatch.setattr("crawler.search.SQLITE_RANK_WINDOW", 2)
+        assert sorted(names[i] for i, _ in _search(s, "strike")) == ["many", "once"]
+        # A query with fewer matches than the window is ranked over all of them.
+        assert [names[i] for i, _ in _search(s, "valmera")] == ["harbour"]
+    finally:
+        s.close()
+
+
+def _search(store: Store, query: str) -> list[tuple[int, float]]:
+    with store.reading() as session:
+        return search(session, query)
