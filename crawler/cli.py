@@ -241,12 +241,8 @@ def cmd_query(settings: Settings, args: argparse.Namespace, path: Path) -> int:
         edited=args.edited,
         collapse=args.collapse,
     )
-    store = Store.open(settings.database.url)
-    try:
-        with store.reading() as session:
-            rows = query_articles(session, filters)
-    finally:
-        store.close()
+    with Store.open(settings.database.url) as store, store.reading() as session:
+        rows = query_articles(session, filters)
     if args.format == "json":
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -290,16 +286,11 @@ def cmd_show(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     from crawler.queries import article_detail, find_article
     from crawler.store import Store
 
-    store = Store.open(settings.database.url)
-    try:
-        with store.reading() as session:
-            article = find_article(session, args.article)
-            if article is None:
-                print(f"newsmon: no stored article matches {args.article!r}", file=sys.stderr)
-                return 1
-            detail = article_detail(session, article)
-    finally:
-        store.close()
+    with Store.open(settings.database.url) as store, store.reading() as session:
+        article = find_article(session, args.article)
+        if article is None:
+            return _no_such_article(args.article)
+        detail = article_detail(session, article)
     if args.format == "json":
         json.dump(detail, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -366,12 +357,8 @@ def cmd_status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     from crawler.queries import feed_status, iso
     from crawler.store import Store
 
-    store = Store.open(settings.database.url)
-    try:
-        with store.reading() as session:
-            rows = feed_status(session, [(f.name, f.kind, f.enabled) for f in settings.feeds])
-    finally:
-        store.close()
+    with Store.open(settings.database.url) as store, store.reading() as session:
+        rows = feed_status(session, [(f.name, f.kind, f.enabled) for f in settings.feeds])
     if args.format == "json":
         json.dump([r.as_dict() for r in rows], sys.stdout, indent=2)
         print()
@@ -420,17 +407,12 @@ def cmd_history(settings: Settings, args: argparse.Namespace, path: Path) -> int
     from crawler.queries import find_article, iso
     from crawler.store import Store
 
-    store = Store.open(settings.database.url)
-    try:
-        with store.reading() as session:
-            article = find_article(session, args.article)
-            if article is None:
-                print(f"newsmon: no stored article matches {args.article!r}", file=sys.stderr)
-                return 1
-            versions = load_versions(session, article)
-            article_id, title, site = article.id, article.title, article.site
-    finally:
-        store.close()
+    with Store.open(settings.database.url) as store, store.reading() as session:
+        article = find_article(session, args.article)
+        if article is None:
+            return _no_such_article(args.article)
+        versions = load_versions(session, article)
+        article_id, title, site = article.id, article.title, article.site
     by_number = {v.version: v for v in versions}
     first, latest = versions[0].version, versions[-1].version
     old, new = args.diff or (first, latest)
@@ -488,13 +470,9 @@ def cmd_stats(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
     since = parse_when(args.since, "--since")
     limit = args.limit if args.limit > 0 else None
-    store = Store.open(settings.database.url)
-    try:
-        with store.reading() as session:
-            counts = article_counts(session, args.by, since, limit)
-            total = total_articles(session, since)
-    finally:
-        store.close()
+    with Store.open(settings.database.url) as store, store.reading() as session:
+        counts = article_counts(session, args.by, since, limit)
+        total = total_articles(session, since)
     if args.format == "json":
         out = {"by": args.by, "since": iso(since), "total": total,
                "counts": [{"key": c.key, "count": c.count} for c in counts]}  # fmt: skip
@@ -508,6 +486,11 @@ def cmd_stats(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
 
 # -- output helpers -------------------------------------------------------------------------
+
+
+def _no_such_article(wanted: str) -> int:
+    print(f"newsmon: no stored article matches {wanted!r}", file=sys.stderr)
+    return 1
 
 
 def parse_when(value: str | None, option: str) -> datetime | None:
