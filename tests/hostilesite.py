@@ -23,9 +23,11 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from urllib.parse import urlsplit
+
+from tests.loopback import LoopbackServer
 
 __all__ = [
     "HOSTILE_FEEDS",
@@ -317,31 +319,6 @@ def sitemap_many_order() -> list[int]:
 # -- the server -----------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "HostileFixture/1.0"
-    sys_version = ""
-    timeout = 5  # a client that connects and never sends must not block close()
-
-    def do_GET(self) -> None:
-        self.server.site._handle(self)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test output must stay readable."""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False
-    block_on_close = True  # server_close() joins the handler threads
-
-    def __init__(self, site: HostileSite) -> None:
-        self.site = site
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Quiet: a client hanging up mid-response is what the size limits are for."""
-
-
 class HostileSite:
     """The hostile site on its own 127.0.0.1 port; a context manager."""
 
@@ -350,16 +327,8 @@ class HostileSite:
         self._lock = threading.Lock()
         self._closed = False
         self._cache: dict[str, bytes] = {}
-        self._server = _Server(self)
-        host, port = self._server.server_address[:2]
-        self.base_url = f"http://{host!s}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fixture-hostile",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server = LoopbackServer(self, "hostile", "HostileFixture/1.0")
+        self.base_url = self._server.base_url
 
     # -- public API ----------------------------------------------------------------------
 
@@ -393,9 +362,7 @@ class HostileSite:
         if self._closed:
             return
         self._closed = True
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        self._server.close()
 
     def __enter__(self) -> HostileSite:
         return self
@@ -507,7 +474,7 @@ class HostileSite:
             return _Reply(200, _sitemap_index(children), content_type=XML)
         return None
 
-    def _handle(self, handler: _Handler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = urlsplit(handler.path).path
         try:
             reply = self._route(path)

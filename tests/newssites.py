@@ -29,12 +29,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from urllib.parse import parse_qs, quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 import pytest
+
+from tests.loopback import LoopbackServer
 
 __all__ = [
     "ExpectedArticle",
@@ -871,31 +873,6 @@ def _etag_matches(header: str, etag: str) -> bool:
     return any(t.strip().removeprefix("W/") == wanted for t in header.split(","))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "NewsFixture/1.0"
-    sys_version = ""
-    timeout = 5  # a client that connects and never sends must not block close()
-
-    def do_GET(self) -> None:
-        self.server.site._handle(self)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test output must stay readable."""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False
-    block_on_close = True  # server_close() joins the handler threads
-
-    def __init__(self, site: FixtureSite) -> None:
-        self.site = site
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Quiet: a client hanging up mid-response is normal for a crawler."""
-
-
 # --------------------------------------------------------------------------------------------
 # Sites
 # --------------------------------------------------------------------------------------------
@@ -920,16 +897,8 @@ class FixtureSite:
         self._closing = threading.Event()
         self._closed = False
         self._by_key = {s.key: s for s in self.stories}
-        self._server = _Server(self)
-        host, port = self._server.server_address[:2]
-        self.base_url = f"http://{host!s}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fixture-{self.name}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server = LoopbackServer(self, self.name, "NewsFixture/1.0")
+        self.base_url = self._server.base_url
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -1006,9 +975,7 @@ class FixtureSite:
             return
         self._closed = True
         self._closing.set()  # wakes the slow page
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        self._server.close()
 
     # -- content hooks -------------------------------------------------------------------------
 
@@ -1085,7 +1052,7 @@ class FixtureSite:
             "listing",
         )
 
-    def _handle(self, handler: _Handler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         started = time.monotonic()
         with self._lock:
             self._in_flight += 1
@@ -1151,7 +1118,9 @@ class FixtureSite:
             record()
 
     @staticmethod
-    def _not_modified(handler: _Handler, etag: str, last_modified: datetime | None) -> bool:
+    def _not_modified(
+        handler: BaseHTTPRequestHandler, etag: str, last_modified: datetime | None
+    ) -> bool:
         if_none_match = handler.headers.get("If-None-Match")
         if if_none_match is not None:
             return _etag_matches(if_none_match, etag)
