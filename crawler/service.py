@@ -48,6 +48,7 @@ class Service:
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping: asyncio.Future[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._interrupted: set[str] = set()  # feeds whose last run a crash cut short
         self.exit_code = 0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -76,11 +77,11 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, sig.name)
             loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-            interrupted = await asyncio.to_thread(self.store.close_interrupted_runs)
-            if interrupted:
+            self._interrupted = await asyncio.to_thread(self.store.close_interrupted_runs)
+            if self._interrupted:
                 log.warning(
-                    "marked %d runs left unfinished by a previous process as interrupted",
-                    interrupted,
+                    "runs of %s were left unfinished by a previous process: running them again",
+                    ", ".join(sorted(self._interrupted)),
                 )
             self.scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
             await self._install_jobs(self.settings.enabled_feeds(), first_start=True)
@@ -154,12 +155,15 @@ class Service:
         index: int,
         total: int,
     ) -> datetime | None:
-        """Resume the timetable: a feed that ran recently waits out its interval, an overdue
-        one runs soon (spread out). Cron feeds keep their own times (None = trigger decides)."""
+        """Resume the timetable: a feed that ran recently waits out its interval; an overdue
+        one, a new one and one whose run a crash cut short run soon (spread out). Other cron
+        feeds keep their own times (None: the trigger decides)."""
+        spread = timedelta(seconds=START_SPREAD_SECONDS * index / max(total, 1))
+        if feed.name in self._interrupted:
+            return now + spread
         every = feed.schedule.every
         if every is None:
             return None
-        spread = timedelta(seconds=START_SPREAD_SECONDS * index / max(total, 1))
         if last_finished is None:
             return now + spread
         return max(now + spread, last_finished + every)

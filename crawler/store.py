@@ -443,15 +443,16 @@ class Store:
             if state is not None:
                 state.next_run_at = next_run_at
 
-    def close_interrupted_runs(self) -> int:
-        """Mark runs left 'running' by a killed process as interrupted; returns how many."""
+    def close_interrupted_runs(self) -> set[str]:
+        """Mark runs left 'running' by a killed process as interrupted; returns their feeds."""
         with self.writing() as session:
-            result = session.execute(
+            feeds = set(session.scalars(select(CrawlRun.feed).where(CrawlRun.outcome == "running")))
+            session.execute(
                 update(CrawlRun)
                 .where(CrawlRun.outcome == "running")
                 .values(outcome="interrupted", finished_at=utcnow())
             )
-            return int(getattr(result, "rowcount", 0) or 0)
+            return feeds
 
     def last_finished(self) -> dict[str, datetime]:
         """Each feed's last finished run, to schedule the first run after a restart."""

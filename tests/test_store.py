@@ -177,7 +177,7 @@ def test_runs_and_feed_status(store: Store) -> None:
 
 def test_interrupted_runs_are_closed(store: Store) -> None:
     store.start_run("a", T0)
-    assert store.close_interrupted_runs() == 1
+    assert store.close_interrupted_runs() == {"a"}
     with store.reading() as session:
         assert session.scalars(select(CrawlRun.outcome)).one() == "interrupted"
 
