@@ -1,14 +1,26 @@
 """Scrapy item pipeline: parse each fetched article off the event loop, then store it.
 
-Parsing costs 10–20 ms of CPU per page and the SQL write blocks, so both run in worker
-threads; the reactor keeps downloading meanwhile.
+Parsing costs 5–20 ms of CPU per page. In threads it would share one core with everything
+else the process does (the GIL), so a runner that has parsed ``POOL_AFTER_PAGES`` pages
+starts a pool of worker processes, one per CPU, and parses there from then on; a short
+run (a few new articles) never pays for starting the pool. The parser is pure and its inputs and
+result pickle, so a worker needs nothing else. The SQL write runs in one writer thread
+per runner: SQLite takes one writer at a time anyway, and threads queueing on its lock
+would poll it in sleeps of up to 100 ms. The reactor keeps downloading meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -22,40 +34,216 @@ from crawler.urls import site_of
 
 log = logging.getLogger("crawler.pipeline")
 
+T = TypeVar("T")
+
+# Pages a runner parses in threads before it starts its worker processes: starting them
+# costs 1-2 s of CPU, which a run of a few dozen new articles would not repay (measured:
+# on 100 articles the pool made a cold crawl slower, from 2,000 on it pays).
+POOL_AFTER_PAGES = 100
+
 
 def hints_for(page: ArticlePage) -> ParseHints:
     run: FeedRun = page.run
     candidate = page.candidate
+    site = site_of(page.url)
     return ParseHints(
         timezone=run.feed.timezone,
         tags=run.feed.tags,
         title=candidate.title,
         published_at=candidate.published_at,
         published_source=candidate.published_source,
+        published_precision=candidate.published_precision,
         keywords=candidate.keywords,
         authors=candidate.authors,
         image_url=candidate.image_url,
         language=candidate.language,
         charset=page.charset,
         fetched_at=page.fetched_at,
-        site_rules=run.settings.site_rules(site_of(page.url)),
+        site_rules=run.settings.site_rules(site),
+        boilerplate=run.store.boilerplate_keys(site),  # cached: cheap on every page
     )
 
 
-def parse_and_save(page: ArticlePage) -> tuple[Article | None, SaveResult | None]:
-    """Blocking: runs in a worker thread."""
-    article = parse_article(page.body, page.url, hints_for(page))
-    if article is None:
-        return None, None
+def save(page: ArticlePage, article: Article) -> SaveResult:
+    """Blocking: runs in the writer thread."""
     run = page.run
-    result = run.store.save_article(
+    return run.store.save_article(
         article,
         feed=run.feed.name,
         feed_tags=run.feed.tags,
         urls=[page.url, page.requested_url, page.candidate.url],
         fetched_at=page.fetched_at,
     )
-    return article, result
+
+
+def _parse_in_thread(page: ArticlePage) -> Article | None:
+    return parse_article(page.body, page.url, hints_for(page))
+
+
+def parse_and_save(page: ArticlePage) -> tuple[Article | None, SaveResult | None]:
+    """Blocking, all in the calling thread."""
+    article = _parse_in_thread(page)
+    if article is None:
+        return None, None
+    return article, save(page, article)
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (a container's share, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _warm_worker() -> int:
+    """First task of each worker: the modules are imported already (the fork server preloads
+    them), so this only makes the pool start its processes."""
+    return os.getpid()
+
+
+def _init_worker() -> None:
+    """Worker start: exit when the process that owns the pool dies, even by SIGKILL —
+    an orphaned worker would wait for work forever, and keep the fork server alive."""
+    owner = multiprocessing.parent_process()
+    if owner is not None:
+        threading.Thread(
+            target=_exit_with_owner, args=(owner.sentinel,), name="owner-watch", daemon=True
+        ).start()
+
+
+def _exit_with_owner(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
+
+
+class ParserCrashed(Exception):
+    """A parser worker process died (a page may crash lxml); the pool is replaced."""
+
+
+class ArticleWorkers:
+    """Where one runner's articles are parsed (threads, then processes) and saved (one
+    writer thread). Created once per :class:`~crawler.runner.FeedRunner`; :meth:`close`
+    on stop."""
+
+    def __init__(self, processes: int | None = None, pool_after: int = POOL_AFTER_PAGES) -> None:
+        self.processes = cpu_count() if processes is None else processes
+        self.pool_after = pool_after
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-writer")
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_ready = False
+        self._thread_parses = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def uses_processes(self) -> bool:
+        return self._pool_ready
+
+    async def parse(self, page: ArticlePage) -> Article | None:
+        pool = self._pool if self._pool_ready else None
+        if pool is None:
+            self._count_thread_parse()
+            return await asyncio.to_thread(_parse_in_thread, page)
+        hints = await asyncio.to_thread(hints_for, page)  # may read the database
+        try:
+            future = pool.submit(parse_article, page.body, page.url, hints)
+        except BrokenProcessPool as exc:
+            self._discard_pool(pool)
+            raise ParserCrashed("a parser worker process died") from exc
+        except RuntimeError:  # shut down meanwhile (closing)
+            return await asyncio.to_thread(parse_article, page.body, page.url, hints)
+        try:
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool as exc:
+            self._discard_pool(pool)
+            raise ParserCrashed("a parser worker process died") from exc
+
+    async def write(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        if self._closed:
+            return await asyncio.to_thread(function, *args)
+        return await loop.run_in_executor(self._writer, function, *args)
+
+    def close(self) -> None:
+        """Wait for queued writes, stop the worker processes (blocking; idempotent)."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool, self._pool_ready = self._pool, None, False
+        self._writer.shutdown(wait=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- the pool ------------------------------------------------------------------------
+
+    def _count_thread_parse(self) -> None:
+        with self._lock:
+            self._thread_parses += 1
+            start = (
+                self.processes > 1
+                and self._pool is None
+                and not self._closed
+                and self._thread_parses >= self.pool_after
+            )
+            if not start:
+                return
+            try:
+                self._pool = self._new_pool()
+            except (OSError, ValueError, RuntimeError) as exc:
+                log.warning("parsing stays in threads: cannot start worker processes: %s", exc)
+                self.processes = 1
+                return
+            pool = self._pool
+        # Warm every worker in the background; pages keep going to threads until then.
+        warmed = [pool.submit(_warm_worker) for _ in range(self.processes)]
+        threading.Thread(
+            target=self._mark_ready, args=(pool, warmed), name="newsmon-pool-start", daemon=True
+        ).start()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # A fork server (not fork): forking a process that runs the reactor and database
+        # threads may copy a held lock. The server imports this module (so the parser) once;
+        # each worker forks from it with the imports done.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["crawler.pipelines"])
+        return ProcessPoolExecutor(
+            max_workers=self.processes, mp_context=context, initializer=_init_worker
+        )
+
+    def _mark_ready(self, pool: ProcessPoolExecutor, warmed: list[Future[int]]) -> None:
+        try:
+            pids = {future.result(timeout=120) for future in warmed}
+        except Exception as exc:  # any failure to start means: keep parsing in threads
+            log.warning("parsing stays in threads: worker processes did not start: %s", exc)
+            self._discard_pool(pool)
+            return
+        with self._lock:
+            if self._pool is pool:
+                self._pool_ready = True
+                log.info("parsing in %d worker processes (pids %s)", len(pids), sorted(pids))
+
+    def _discard_pool(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                # Threads again; a new pool starts after another pool_after pages.
+                self._pool, self._pool_ready, self._thread_parses = None, False, 0
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+_fallback_workers: ArticleWorkers | None = None
+_fallback_lock = threading.Lock()
+
+
+def _workers_for(crawler: Crawler) -> ArticleWorkers:
+    """The runner's workers (handed to the spider), else one thread-only set per process."""
+    workers = getattr(crawler.spider, "article_workers", None)
+    if isinstance(workers, ArticleWorkers):
+        return workers
+    global _fallback_workers
+    with _fallback_lock:
+        if _fallback_workers is None:
+            _fallback_workers = ArticleWorkers(processes=1)
+        return _fallback_workers
 
 
 class StorePipeline:
@@ -70,8 +258,15 @@ class StorePipeline:
         if not isinstance(item, ArticlePage):
             return item
         run = item.run
+        workers = _workers_for(self.crawler)
         try:
-            article, result = await asyncio.to_thread(parse_and_save, item)
+            article = await workers.parse(item)
+            result = await workers.write(save, item, article) if article is not None else None
+        except ParserCrashed as exc:
+            # Worth another try next run: keep the feed's validators from hiding the page.
+            run.transient_failures += 1
+            run.problem(item.url, str(exc))
+            raise DropItem(f"not stored: {item.url}") from exc
         except SQLAlchemyError as exc:
             run.problem(item.url, f"database error: {str(exc).splitlines()[0]}")
             raise DropItem(f"not stored: {item.url}") from exc

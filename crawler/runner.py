@@ -118,9 +118,13 @@ class FeedRunner:
     def __init__(self, settings: Settings, store: Store) -> None:
         from scrapy.crawler import AsyncCrawlerRunner
 
+        from crawler.pipelines import ArticleWorkers
+
         self.settings = settings
         self.store = store
         self._runner = AsyncCrawlerRunner(scrapy_settings(settings))
+        # Parser processes and the writer thread, shared by every crawl of this runner.
+        self.article_workers = ArticleWorkers()
         self.host_guard = HostGuard(
             settings.crawl.concurrent_requests_per_host, settings.crawl.download_delay
         )
@@ -150,7 +154,7 @@ class FeedRunner:
         run_id = await asyncio.to_thread(self.store.start_run, feed.name, run.started_at)
         crash: str | None = None
         try:
-            await self._runner.crawl(FeedSpider, run=run)
+            await self._runner.crawl(FeedSpider, run=run, article_workers=self.article_workers)
         except Exception as exc:  # a crawl that blows up must not take the service with it
             log.exception("feed %s: crawl crashed", feed.name)
             crash = f"crawl crashed: {type(exc).__name__}: {exc}"
@@ -208,7 +212,18 @@ class FeedRunner:
         """Stop running crawls; what they fetched so far is already committed."""
         self.stopping = True
         await self._runner.stop()
-        await self._runner.join()
+        # A crawl still opening its spider when stop() came misses it (Scrapy only stops
+        # crawlers whose engine runs already), then runs and, once done, never closes: the
+        # join would wait forever. Stop such engines until every crawl has ended.
+        join = asyncio.ensure_future(self._runner.join())
+        while not join.done():
+            await asyncio.wait({join}, timeout=0.5)
+            for crawler in list(self._runner.crawlers):
+                engine = crawler._engine  # None until the crawl starts (Scrapy's own spelling)
+                if not crawler.crawling and engine is not None and engine.running:
+                    await engine.stop_async()
+        await join
+        await asyncio.to_thread(self.article_workers.close)
 
 
 def run_in_reactor(main: Callable[[], Awaitable[Any]]) -> Any:

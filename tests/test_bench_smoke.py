@@ -1,0 +1,81 @@
+"""The service benchmarks still run: each script with tiny sizes, in a subprocess.
+
+Only that they finish and print their figure lines is checked, not the figures: those
+depend on the machine (see bench/pipeline.py and bench/soak.py for what they measure).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bench.gensite import GeneratedSite
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+
+
+def run_bench(script: str, *args: str, timeout: float = 120) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-2000:]
+    return result.stdout
+
+
+def test_generated_site_serves_pages_feeds_and_conditional_gets() -> None:
+    with GeneratedSite(30, sections=2, per_page=10) as site:
+        assert site.listing_pages("politics") == 2
+        story = site.stories[0]
+        with urllib.request.urlopen(site.url(story.path)) as response:
+            page = response.read().decode()
+        assert story.title in page and '"NewsArticle"' in page
+        assert len(" ".join(story.paragraphs).split()) >= 600
+        with urllib.request.urlopen(site.url("/feeds/politics.xml")) as response:
+            etag = response.headers["ETag"]
+        request = urllib.request.Request(
+            site.url("/feeds/politics.xml"), headers={"If-None-Match": etag}
+        )
+        try:
+            urllib.request.urlopen(request)
+            raise AssertionError("expected 304")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 304
+        counters = site.counters()
+        assert (counters.requests, counters.not_modified) == (3, 1)
+        assert counters.by_kind["article"] == 1 and counters.bytes_sent > 0
+        site.publish(1)
+        with urllib.request.urlopen(site.url("/section/politics/")) as response:
+            assert site.stories[-1].path in response.read().decode()
+
+
+def test_pipeline_benchmark_prints_its_figures() -> None:
+    out = run_bench(
+        "pipeline.py", "--articles", "30", "--sections", "2", "--growth", "60,120", "--known",
+        "20", "--new", "3",
+    )  # fmt: skip
+    for line in (
+        "cold crawl: 30 articles stored",
+        "fetch-only baseline:",
+        "ratio cold/fetch-only:",
+        "steady requests:",
+        "steady 304 responses:",
+        "steady bytes downloaded:",
+        "steady CPU seconds:",
+        "growth 60 stored:",
+        "growth 120 stored:",
+    ):
+        assert line in out, out
+
+
+def test_soak_benchmark_prints_memory_at_first_and_last_run() -> None:
+    out = run_bench("soak.py", "--runs", "20", "--sections", "2", "--articles", "8")
+    for line in ("soak RSS at run 10:", "soak RSS at run 20:", "soak RSS growth:"):
+        assert line in out, out
