@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ SCRIPT = Path(__file__).resolve()
 FIRST_SAMPLE = 10
 TARGET_GROWTH_MB = 30.0
 STOP_GRACE_SECONDS = 60
-TRACE_TOP, TRACE_FRAMES = 12, 8
+TRACE_TOP, TRACE_FRAMES = 12, 6
 
 
 # -- child: the service ------------------------------------------------------------------------
@@ -69,8 +70,9 @@ def child_soak(settings_path: str, runs: int, progress_every: int, trace: bool) 
     outcomes: dict[str, int] = {}
     state: dict[str, Any] = {"done": 0, "started": time.monotonic()}
     snapshots: list[tracemalloc.Snapshot] = []
+    censuses: list[Counter[str]] = []
     if trace:
-        tracemalloc.start(12)
+        tracemalloc.start(TRACE_FRAMES)
 
     async def counted_run_feed(feed: FeedConfig, next_run_at: Any = None) -> FeedOutcome:
         outcome = await run_feed(feed, next_run_at=next_run_at)
@@ -81,6 +83,7 @@ def child_soak(settings_path: str, runs: int, progress_every: int, trace: bool) 
             samples[done] = rss_mb()
             if trace:
                 gc.collect()
+                censuses.append(Counter(type(o).__qualname__ for o in gc.get_objects()))
                 snapshots.append(tracemalloc.take_snapshot())
         if done % progress_every == 0 or done in (FIRST_SAMPLE, runs):
             # Parse worker processes (and their fork server) start once enough pages were
@@ -116,8 +119,12 @@ def child_soak(settings_path: str, runs: int, progress_every: int, trace: bool) 
     service.runner.run_feed = counted_run_feed  # type: ignore[method-assign]
     code = service.run()
     if len(snapshots) == 2:
+        grown = (censuses[1] - censuses[0]).most_common(TRACE_TOP)
+        print(f"objects gained between run {FIRST_SAMPLE} and run {runs}, by type:")
+        print("  " + ", ".join(f"{name} {count:+d}" for name, count in grown))
         print(f"python allocations grown between run {FIRST_SAMPLE} and run {runs}:")
-        for stat in snapshots[1].compare_to(snapshots[0], "traceback")[:TRACE_TOP]:
+        stats = snapshots[1].compare_to(snapshots[0], "traceback")
+        for stat in sorted(stats, key=lambda s: -s.size_diff)[:TRACE_TOP]:
             print(f"  {stat.size_diff / 1024:+.1f} KiB in {stat.count_diff:+d} blocks")
             for line in stat.traceback.format(limit=TRACE_FRAMES, most_recent_first=True):
                 print(f"    {line}")
@@ -150,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tracemalloc",
         action="store_true",
-        help="also print the Python allocations that grew between the two samples (slow)",
+        help="also print the objects and allocations gained between the two samples (slow)",
     )
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -187,10 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         text = settings.read_text(encoding="utf-8").replace('every = "1h"', 'every = "1s"')
         settings.write_text(text, encoding="utf-8")
         feed_count = text.count("[[feeds]]")
+        news = (
+            f"a new story every {args.publish_every:g}s"
+            if args.publish_every > 0
+            else "no new stories"
+        )
         print(
             f"soak: {args.runs} scheduled runs of {feed_count} feeds (every 1s) in one service"
-            f" process; a new story every {args.publish_every:g}s; "
-            f'revisit_window = "{args.revisit_window}"; {machine()}',
+            f' process; {news}; revisit_window = "{args.revisit_window}"; {machine()}',
             flush=True,
         )
         thread = threading.Thread(target=publisher, daemon=True)
