@@ -41,6 +41,7 @@ may still recur, not every paragraph ever crawled.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -48,7 +49,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -73,7 +74,6 @@ WINDOW = 50
 CACHE_SECONDS = 60.0  # how stale another process's learning may be seen here
 PRUNE_EVERY = 500
 PRUNE_AFTER = timedelta(days=30)
-_CHUNK = 500  # rows per INSERT: well under SQLite's limit of bound parameters
 
 
 def is_boilerplate(article_count: int, first_article_seq: int, site_articles: int) -> bool:
@@ -103,6 +103,40 @@ def load_boilerplate(session: Session, site: str) -> frozenset[str]:
     )
 
 
+@functools.cache
+def _counters(dialect: str) -> tuple[Any, Any]:
+    """The two upserts of :func:`record_paragraphs`, built once: run with parameter rows,
+    SQLAlchemy compiles each once and sends many rows per statement."""
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    stats = SiteParagraphStats.__table__
+    site_counter = insert(stats).values(
+        site=bindparam("site"),
+        article_count=bindparam("article_count"),
+        updated_at=bindparam("updated_at"),
+    )
+    site_counter = site_counter.on_conflict_do_update(
+        index_elements=[stats.c.site],
+        set_={
+            "article_count": stats.c.article_count + bindparam("increment"),
+            "updated_at": site_counter.excluded.updated_at,
+        },
+    ).returning(stats.c.article_count)
+    paragraphs = SiteParagraph.__table__
+    paragraph_counter = insert(paragraphs)
+    paragraph_counter = paragraph_counter.on_conflict_do_update(
+        index_elements=[paragraphs.c.site, paragraphs.c.paragraph_key],
+        set_={
+            "article_count": paragraphs.c.article_count + 1,
+            "last_seen_at": paragraph_counter.excluded.last_seen_at,
+        },
+    ).returning(
+        paragraphs.c.paragraph_key,
+        paragraphs.c.article_count,
+        paragraphs.c.first_article_seq,
+    )
+    return site_counter, paragraph_counter
+
+
 def record_paragraphs(
     session: Session,
     site: str,
@@ -127,43 +161,29 @@ def record_paragraphs(
         keys -= {paragraph_key(p) for body in earlier for p in body.split("\n\n")}
     if not keys and not is_new:
         return {}
-    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    counter = insert(SiteParagraphStats).values(site=site, article_count=1, updated_at=seen_at)
-    counter = counter.on_conflict_do_update(
-        index_elements=[SiteParagraphStats.site],
-        set_={
-            "article_count": SiteParagraphStats.article_count + int(is_new),
-            "updated_at": seen_at,
-        },
-    ).returning(SiteParagraphStats.article_count)
-    site_articles = int(session.scalar(counter) or 1)
-    statuses: dict[str, bool] = {}
-    ordered = sorted(keys)  # one lock order for concurrent writers
-    for start in range(0, len(ordered), _CHUNK):
-        rows = [
-            {
-                "site": site,
-                "paragraph_key": key,
-                "article_count": 1,
-                "first_article_seq": site_articles,
-                "first_seen_at": seen_at,
-                "last_seen_at": seen_at,
-            }
-            for key in ordered[start : start + _CHUNK]
-        ]
-        upsert = insert(SiteParagraph).values(rows)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[SiteParagraph.site, SiteParagraph.paragraph_key],
-            set_={
-                "article_count": SiteParagraph.article_count + 1,
-                "last_seen_at": upsert.excluded.last_seen_at,
-            },
-        ).returning(
-            SiteParagraph.paragraph_key,
-            SiteParagraph.article_count,
-            SiteParagraph.first_article_seq,
+    dialect = session.get_bind().dialect.name
+    site_counter, paragraph_counter = _counters(dialect)
+    site_articles = int(
+        session.scalar(
+            site_counter,
+            {"site": site, "article_count": 1, "updated_at": seen_at, "increment": int(is_new)},
         )
-        for key, count, first in session.execute(upsert):
+        or 1
+    )
+    statuses: dict[str, bool] = {}
+    rows = [
+        {
+            "site": site,
+            "paragraph_key": key,
+            "article_count": 1,
+            "first_article_seq": site_articles,
+            "first_seen_at": seen_at,
+            "last_seen_at": seen_at,
+        }
+        for key in sorted(keys)  # one lock order for concurrent writers
+    ]
+    if rows:
+        for key, count, first in session.execute(paragraph_counter, rows):
             statuses[key] = is_boilerplate(count, first, site_articles)
     if is_new and site_articles % PRUNE_EVERY == 0:
         session.execute(

@@ -3,10 +3,12 @@
 Parsing costs 5–20 ms of CPU per page. In threads it would share one core with everything
 else the process does (the GIL), so a runner that has parsed ``POOL_AFTER_PAGES`` pages
 starts a pool of worker processes, one per CPU, and parses there from then on; a short
-run (a few new articles) never pays for starting the pool. The parser is pure and its inputs and
-result pickle, so a worker needs nothing else. The SQL write runs in one writer thread
-per runner: SQLite takes one writer at a time anyway, and threads queueing on its lock
-would poll it in sleeps of up to 100 ms. The reactor keeps downloading meanwhile.
+run (a few new articles) never pays for starting the pool. The parser is pure and its
+inputs and result pickle, so a worker needs nothing else; it also computes the article's
+fingerprint (content hash, MinHash signature), which depends on the article alone. The SQL
+write runs in one writer thread per runner: SQLite takes one writer at a time anyway, and
+threads queueing on its lock would poll it in sleeps of up to 100 ms. The reactor keeps
+downloading meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.article import Article, ParseHints
+from crawler.fingerprint import Fingerprint, fingerprint_of
 from crawler.parser import parse_article
 from crawler.spiders.feed import ArticlePage, FeedRun
 from crawler.store import SaveResult
@@ -64,28 +67,39 @@ def hints_for(page: ArticlePage) -> ParseHints:
     )
 
 
-def save(page: ArticlePage, article: Article) -> SaveResult:
+Parsed = tuple[Article, Fingerprint]
+
+
+def parse(body: bytes, url: str, hints: ParseHints) -> Parsed | None:
+    """The parse and everything derived from the article alone: what a worker returns."""
+    article = parse_article(body, url, hints)
+    return None if article is None else (article, fingerprint_of(article))
+
+
+def save(page: ArticlePage, parsed: Parsed) -> SaveResult:
     """Blocking: runs in the writer thread."""
     run = page.run
+    article, fingerprint = parsed
     return run.store.save_article(
         article,
         feed=run.feed.name,
         feed_tags=run.feed.tags,
         urls=[page.url, page.requested_url, page.candidate.url],
         fetched_at=page.fetched_at,
+        fingerprint=fingerprint,
     )
 
 
-def _parse_in_thread(page: ArticlePage) -> Article | None:
-    return parse_article(page.body, page.url, hints_for(page))
+def _parse_in_thread(page: ArticlePage) -> Parsed | None:
+    return parse(page.body, page.url, hints_for(page))
 
 
-def parse_and_save(page: ArticlePage) -> tuple[Article | None, SaveResult | None]:
+def parse_and_save(page: ArticlePage) -> tuple[Parsed | None, SaveResult | None]:
     """Blocking, all in the calling thread."""
-    article = _parse_in_thread(page)
-    if article is None:
+    parsed = _parse_in_thread(page)
+    if parsed is None:
         return None, None
-    return article, save(page, article)
+    return parsed, save(page, parsed)
 
 
 def cpu_count() -> int:
@@ -140,19 +154,19 @@ class ArticleWorkers:
     def uses_processes(self) -> bool:
         return self._pool_ready
 
-    async def parse(self, page: ArticlePage) -> Article | None:
+    async def parse(self, page: ArticlePage) -> Parsed | None:
         pool = self._pool if self._pool_ready else None
         if pool is None:
             self._count_thread_parse()
             return await asyncio.to_thread(_parse_in_thread, page)
         hints = await asyncio.to_thread(hints_for, page)  # may read the database
         try:
-            future = pool.submit(parse_article, page.body, page.url, hints)
+            future = pool.submit(parse, page.body, page.url, hints)
         except BrokenProcessPool as exc:
             self._discard_pool(pool)
             raise ParserCrashed("a parser worker process died") from exc
         except RuntimeError:  # shut down meanwhile (closing)
-            return await asyncio.to_thread(parse_article, page.body, page.url, hints)
+            return await asyncio.to_thread(parse, page.body, page.url, hints)
         try:
             return await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
@@ -260,8 +274,8 @@ class StorePipeline:
         run = item.run
         workers = _workers_for(self.crawler)
         try:
-            article = await workers.parse(item)
-            result = await workers.write(save, item, article) if article is not None else None
+            parsed = await workers.parse(item)
+            result = await workers.write(save, item, parsed) if parsed is not None else None
         except ParserCrashed as exc:
             # Worth another try next run: keep the feed's validators from hiding the page.
             run.transient_failures += 1
@@ -271,7 +285,7 @@ class StorePipeline:
             run.problem(item.url, f"database error: {str(exc).splitlines()[0]}")
             raise DropItem(f"not stored: {item.url}") from exc
         stats = self.crawler.stats
-        if article is None or result is None:
+        if parsed is None or result is None:
             run.not_articles += 1
             if stats:
                 stats.inc_value("newsmon/not_article")

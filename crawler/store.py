@@ -10,15 +10,16 @@ once, when it finds the winner's row.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Engine, Table, create_engine, event, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -29,6 +30,7 @@ from crawler.article import Article as ParsedArticle
 from crawler.boilerplate import SiteBoilerplate, record_paragraphs, without_boilerplate
 from crawler.dedup import content_hash
 from crawler.errors import StoreError
+from crawler.fingerprint import Fingerprint, fingerprint_of
 from crawler.models import (
     Article,
     ArticleFeed,
@@ -230,24 +232,29 @@ class Store:
         feed_tags: Sequence[str] = (),
         urls: Sequence[str] = (),
         fetched_at: datetime | None = None,
+        fingerprint: Fingerprint | None = None,
     ) -> SaveResult:
         """Store a parsed article once, as a new version when its content changed.
 
         ``urls`` are the other URLs it was reached at (requested, redirected); all of them
-        and the parsed URLs become aliases of the one article.
+        and the parsed URLs become aliases of the one article. ``fingerprint`` is the
+        article's :func:`~crawler.fingerprint.fingerprint_of`, when the caller computed it
+        already (the pipeline does, in the parser process).
         """
         fetched_at = fetched_at or utcnow()
+        fingerprint = fingerprint or fingerprint_of(parsed)
         try:
-            return self._save_once(parsed, feed, feed_tags, urls, fetched_at)
+            return self._save_once(parsed, fingerprint, feed, feed_tags, urls, fetched_at)
         except IntegrityError:
             # Another writer stored the same URL or content between our read and our write:
             # the second attempt finds its row and merges into it.
             log.debug("save of %s raced another writer; retrying", parsed.url)
-            return self._save_once(parsed, feed, feed_tags, urls, fetched_at)
+            return self._save_once(parsed, fingerprint, feed, feed_tags, urls, fetched_at)
 
     def _save_once(
         self,
         parsed: ParsedArticle,
+        fingerprint: Fingerprint,
         feed: str,
         feed_tags: Sequence[str],
         urls: Sequence[str],
@@ -255,7 +262,7 @@ class Store:
     ) -> SaveResult:
         all_urls = [u for u in (parsed.url, parsed.canonical_url, *urls) if u]
         keys = list(dict.fromkeys(url_key(u) for u in all_urls))
-        digest = content_hash(parsed.title, parsed.body)
+        digest = fingerprint.content_hash
         tags = sorted({*parsed.tags, *(t.casefold().strip() for t in feed_tags)} - {""})
         learned: dict[str, bool] = {}
         with self.writing() as session:
@@ -308,7 +315,7 @@ class Store:
                 _fill_missing(article, parsed)
             if outcome in ("new", "version"):
                 session.flush()
-                cluster_article(session, article)
+                cluster_article(session, article, fingerprint.signature)
                 learned = record_paragraphs(
                     session,
                     article.site,
@@ -358,10 +365,8 @@ class Store:
     def _insert_ignore(
         self, session: Session, model: type[Base], rows: list[dict[str, Any]]
     ) -> None:
-        if not rows:
-            return
-        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        session.execute(insert(model).values(rows).on_conflict_do_nothing())
+        if rows:
+            session.execute(_insert_ignoring(self.dialect, model), rows)
 
     # -- feeds, pages and runs ----------------------------------------------------------
 
@@ -481,6 +486,14 @@ def _create_schema(engine: Engine) -> None:
 
 # An arbitrary constant: the advisory lock id that serialises schema creation.
 _SCHEMA_LOCK_KEY = 0x6E65_7773
+
+
+@functools.cache
+def _insert_ignoring(dialect: str, model: type[Base]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING on the model's table, built once and run with
+    parameter rows: a Core statement, compiled once, not an ORM bulk insert per call."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(cast(Table, model.__table__)).on_conflict_do_nothing()
 
 
 def _new_article(parsed: ParsedArticle, digest: str, fetched_at: datetime) -> Article:

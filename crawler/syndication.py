@@ -22,18 +22,21 @@ Identical bodies under different URLs never get here: the store keeps them as on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from datasketch import MinHash
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Table,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -220,8 +223,9 @@ def cluster_key() -> ColumnElement[int]:
     return func.coalesce(Article.cluster_id, Article.id)
 
 
-def cluster_article(session: Session, article: Article) -> list[Match]:
-    """Store the article's signature and bands and put it in its cluster; the matches found.
+def cluster_article(session: Session, article: Article, signature: Signature | None) -> list[Match]:
+    """Store the article's signature (``signature_of(article.body)``) and bands and put it
+    in its cluster; the matches found.
 
     Called by the store in the transaction that saved a new article or a new version, after
     :func:`lock_clusters`. The article must be flushed (it needs its id).
@@ -230,7 +234,6 @@ def cluster_article(session: Session, article: Article) -> list[Match]:
     session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == article.id))
     if article.cluster_id is None:
         article.cluster_id = article.id
-    signature = signature_of(article.body)
     if signature is None:
         return []
     session.add(
@@ -242,7 +245,7 @@ def cluster_article(session: Session, article: Article) -> list[Match]:
     )
     bands = signature.bands()
     session.execute(
-        insert(LshBand),
+        insert(cast(Table, LshBand.__table__)),
         [{"band": band, "bucket": bucket, "article_id": article.id} for band, bucket in bands],
     )
     when = article.published_at or article.first_seen_at
@@ -252,6 +255,26 @@ def cluster_article(session: Session, article: Article) -> list[Match]:
     return matches
 
 
+@functools.cache
+def _candidates_query() -> Any:
+    """The articles sharing most bands with one signature, within the window of its date.
+    Built once, with bound parameters, so SQLAlchemy compiles it once."""
+    shared = func.count().label("shared")
+    return (
+        select(LshBand.article_id, shared)
+        .join(Article, Article.id == LshBand.article_id)
+        .where(
+            or_(*(and_(LshBand.band == bindparam(f"b{band}"),
+                       LshBand.bucket == bindparam(f"h{band}")) for band in range(BANDS))),
+            LshBand.article_id != bindparam("article_id"),
+            published_when().between(bindparam("earliest"), bindparam("latest")),
+        )
+        .group_by(LshBand.article_id)
+        .order_by(shared.desc(), LshBand.article_id)
+        .limit(MAX_CANDIDATES)
+    )  # fmt: skip
+
+
 def _confirmed_matches(
     session: Session,
     article: Article,
@@ -259,20 +282,15 @@ def _confirmed_matches(
     bands: list[tuple[int, int]],
     when: datetime,
 ) -> list[Match]:
-    shared = func.count().label("shared")
-    candidates = (
-        select(LshBand.article_id, shared)
-        .join(Article, Article.id == LshBand.article_id)
-        .where(
-            or_(*(and_(LshBand.band == b, LshBand.bucket == h) for b, h in bands)),
-            LshBand.article_id != article.id,
-            published_when().between(when - WINDOW, when + WINDOW),
-        )
-        .group_by(LshBand.article_id)
-        .order_by(shared.desc(), LshBand.article_id)
-        .limit(MAX_CANDIDATES)
-    )
-    ids = [row.article_id for row in session.execute(candidates)]
+    params: dict[str, Any] = {
+        "article_id": article.id,
+        "earliest": when - WINDOW,
+        "latest": when + WINDOW,
+    }
+    for band, bucket in bands:
+        params[f"b{band}"], params[f"h{band}"] = band, bucket
+    candidates = _candidates_query()
+    ids = [row.article_id for row in session.execute(candidates, params)]
     if not ids:
         return []
     rows = session.execute(
