@@ -22,24 +22,27 @@ _UNIT = (
     r"(?:seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|"
     r"years?|yrs?|y)"
 )
+_AGO = rf"\s*{_UNIT}\s+ago\b"
+_VOLATILE_WORDS = r"comments?|replies|reactions|shares|likes|views|reads|responses"
 # Each alternative needs a number *and* a telltale word, so an ordinary sentence number
-# ("5 people were hurt") is never dropped.
+# ("5 people were hurt") is never dropped. The alternatives that start with a count share
+# it: tried at every position of a long body, a pattern that starts with an optional group
+# or repeats its prefix per alternative costs several times more.
 _VOLATILE = re.compile(
-    rf"(?:\b(?:updated|posted|published|edited)\s*:?\s*)?\b(?:{_COUNT}|an?|one)\s*{_UNIT}\s+ago\b"
-    rf"|\b{_COUNT}\s*(?:comments?|replies|reactions|shares|likes|views|reads|responses)\b"
+    rf"\b(?:updated|posted|published|edited)\s*:?\s*\b(?:{_COUNT}|an?|one){_AGO}"
+    rf"|\b(?:{_COUNT}(?:{_AGO}|\s*(?:{_VOLATILE_WORDS})\b|\s*min(?:ute)?s?\s+read\b)"
+    rf"|(?:an?|one){_AGO})"
     rf"|\b(?:comments?|replies|responses)\s*(?::|\()\s*{_COUNT}\s*\)?"
-    rf"|\b{_COUNT}\s*min(?:ute)?s?\s+read\b"
 )
 # Candidates for punctuation; symbols (currency, maths) stay, they carry meaning.
 _NOT_WORD = re.compile(r"[^\w\s]|_")
-_SPACES = re.compile(r"\s+")
 
 
 def content_text(text: str) -> str:
     """The text as the content hash sees it: normalised, volatile phrases and punctuation gone."""
     text = _VOLATILE.sub(" ", normalize_text(text))
     text = _NOT_WORD.sub(_space_if_punctuation, text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def _space_if_punctuation(match: re.Match[str]) -> str:

@@ -143,15 +143,19 @@ def words_of(text: str) -> list[str]:
 
 
 def shingles_of(text: str) -> set[str]:
-    words = words_of(text)
+    return _shingles(words_of(text))
+
+
+def _shingles(words: list[str]) -> set[str]:
     return {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
 
 
 def signature_of(body: str) -> Signature | None:
     """The body's signature, or None when it is too short to be clustered."""
-    if len(words_of(body)) < MIN_WORDS:
+    words = words_of(body)
+    if len(words) < MIN_WORDS:
         return None
-    shingles = shingles_of(body)
+    shingles = _shingles(words)
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
     minhash.update_batch([s.encode("utf-8") for s in sorted(shingles)])
     return Signature(np.asarray(minhash.hashvalues, dtype=np.uint32), len(shingles))

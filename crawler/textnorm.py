@@ -10,15 +10,14 @@ recur on many pages of a site (boilerplate) and hand their keys back to the pars
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
-
-_WHITESPACE = re.compile(r"\s+")
 
 
 def normalize_text(text: str) -> str:
     """NFKC, casefolded, every run of white space collapsed to one space, stripped."""
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    # str.split() and the regex \s agree on what white space is (both use str.isspace);
+    # the split is several times faster on a long body.
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def paragraph_key(paragraph: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ from sqlalchemy import update
 
 from crawler.article import Article as Parsed
 from crawler.cli import main
-from crawler.dedup import content_hash, content_text
+from crawler.dedup import _VOLATILE, content_hash, content_text
 from crawler.history import diff_versions, load_versions, render_diff, version_infos
 from crawler.models import Article
 from crawler.queries import ArticleFilter, query_articles
@@ -96,6 +98,40 @@ def test_a_number_in_a_sentence_is_never_volatile(a: int, b: int, unit: str) -> 
     one = content_hash("t", f"Officials said {a} {unit} were counted.")
     two = content_hash("t", f"Officials said {b} {unit} were counted.")
     assert (one == two) == (a == b)
+
+
+# The volatile-phrase pattern as first written: a plain alternation, easy to read and slow
+# on long bodies. The store's pattern is factored for speed; it must drop exactly the same.
+_C = r"\d+(?:[.,]\d+)*\s?[km]?"
+_U = (
+    r"(?:seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|"
+    r"years?|yrs?|y)"
+)
+PLAIN_VOLATILE = re.compile(
+    rf"(?:\b(?:updated|posted|published|edited)\s*:?\s*)?\b(?:{_C}|an?|one)\s*{_U}\s+ago\b"
+    rf"|\b{_C}\s*(?:comments?|replies|reactions|shares|likes|views|reads|responses)\b"
+    rf"|\b(?:comments?|replies|responses)\s*(?::|\()\s*{_C}\s*\)?"
+    rf"|\b{_C}\s*min(?:ute)?s?\s+read\b"
+)
+VOLATILE_TOKENS = st.sampled_from(
+    ["5", "1,204", "1.2k", "12m", "a", "an", "one", "updated", "posted:", "edited", "minutes",
+     "min", "m", "s", "h", "ago", "read", "comments", "comment", "(", ")", ":", "replies",
+     "shares", "views", "reads", "the", "x"]
+)  # fmt: skip
+
+
+@given(st.lists(VOLATILE_TOKENS, min_size=1, max_size=10), st.sampled_from([" ", ""]))
+def test_volatile_phrases_are_dropped_as_the_plain_pattern_drops_them(
+    tokens: list[str], sep: str
+) -> None:
+    text = sep.join(tokens)
+    assert _VOLATILE.sub(" ", text) == PLAIN_VOLATILE.sub(" ", text)
+
+
+@given(st.text())
+def test_normalised_white_space_is_what_the_regex_would_give(text: str) -> None:
+    expected = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    assert normalize_text(text) == expected
 
 
 # -- versions in the store --------------------------------------------------------------------
