@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from sqlalchemy import Engine, Table, create_engine, event, func, select, text, update
+from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -292,41 +292,54 @@ class Store:
 
             if outcome in ("new", "version"):
                 lock_clusters(session)  # before the first write; see crawler.syndication
+            link_urls: list[str] = all_urls
             if article is None:
                 article = _new_article(parsed, digest, fetched_at)
                 session.add(article)
-                session.flush()
-                session.add(_version_of(article, 1, parsed, digest, fetched_at))
+                session.flush()  # the one ORM flush before commit: the rows below need its id
+                session.execute(
+                    _plain_insert(ArticleVersion),
+                    [_version_row(article.id, 1, parsed, digest, fetched_at)],
+                )
                 # Claim the URLs with a plain INSERT: if a concurrent writer stored one of
                 # them first, this raises, the transaction rolls back and the retry merges.
-                session.add_all(
-                    ArticleUrl(
-                        url_key=key, url=url, article_id=article.id, first_seen_at=fetched_at
-                    )
-                    for key, url in {url_key(u): u for u in all_urls}.items()
-                )
-                session.flush()
+                session.execute(
+                    _plain_insert(ArticleUrl),
+                    [
+                        {"url_key": key, "url": url, "article_id": article.id,
+                         "first_seen_at": fetched_at}
+                        for key, url in {url_key(u): u for u in all_urls}.items()
+                    ],
+                )  # fmt: skip
+                link_urls = []
             elif outcome == "version":
                 article.version_count += 1
-                session.add(_version_of(article, article.version_count, parsed, digest, fetched_at))
+                session.execute(
+                    _plain_insert(ArticleVersion),
+                    [_version_row(article.id, article.version_count, parsed, digest, fetched_at)],
+                )
                 _apply_content(article, parsed, digest)
             else:
                 article.content_hash = digest
                 _fill_missing(article, parsed)
-            if outcome in ("new", "version"):
-                session.flush()
-                cluster_article(session, article, fingerprint.signature)
-                learned = record_paragraphs(
-                    session,
-                    article.site,
-                    article.id,
-                    article.version_count,
-                    parsed.paragraph_keys,
-                    fetched_at,
+            # The article's own changes are written once, at commit: nothing below reads them
+            # back from the database (the clustering queries look at other articles).
+            with session.no_autoflush:
+                if outcome in ("new", "version"):
+                    cluster_article(session, article, fingerprint.signature)
+                    learned = record_paragraphs(
+                        session,
+                        article.site,
+                        article.id,
+                        article.version_count,
+                        parsed.paragraph_keys,
+                        fetched_at,
+                    )
+                article.last_seen_at = max(article.last_seen_at, fetched_at)
+                article.last_fetched_at = max(article.last_fetched_at, fetched_at)
+                self._link(
+                    session, article.id, feed=feed, tags=tags, urls=link_urls, seen_at=fetched_at
                 )
-            article.last_seen_at = max(article.last_seen_at, fetched_at)
-            article.last_fetched_at = max(article.last_fetched_at, fetched_at)
-            self._link(session, article.id, feed=feed, tags=tags, urls=all_urls, seen_at=fetched_at)
             result = SaveResult(article.id, outcome, article.version_count)
         self._boilerplate.counted(article.site, learned)  # committed: the cache may reload
         return result
@@ -519,18 +532,24 @@ def _new_article(parsed: ParsedArticle, digest: str, fetched_at: datetime) -> Ar
     )
 
 
-def _version_of(
-    article: Article, number: int, parsed: ParsedArticle, digest: str, fetched_at: datetime
-) -> ArticleVersion:
-    return ArticleVersion(
-        article_id=article.id,
-        version=number,
-        content_hash=digest,
-        title=parsed.title,
-        body=parsed.body,
-        modified_at=parsed.modified_at,
-        fetched_at=fetched_at,
-    )
+def _version_row(
+    article_id: int, number: int, parsed: ParsedArticle, digest: str, fetched_at: datetime
+) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "version": number,
+        "content_hash": digest,
+        "title": parsed.title,
+        "body": parsed.body,
+        "modified_at": parsed.modified_at,
+        "fetched_at": fetched_at,
+    }
+
+
+@functools.cache
+def _plain_insert(model: type[Base]) -> Any:
+    """A Core INSERT on the model's table, run with parameter rows (compiled once)."""
+    return insert(cast(Table, model.__table__))
 
 
 def _apply_content(article: Article, parsed: ParsedArticle, digest: str) -> None:

@@ -48,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from crawler.models import Article, ArticleSignature, LshBand
+from crawler.models import Article, ArticleSignature, Base, LshBand
 from crawler.textnorm import normalize_text
 
 NUM_PERM = 128
@@ -234,19 +234,18 @@ def cluster_article(session: Session, article: Article, signature: Signature | N
     Called by the store in the transaction that saved a new article or a new version, after
     :func:`lock_clusters`. The article must be flushed (it needs its id).
     """
-    session.execute(delete(LshBand).where(LshBand.article_id == article.id))
-    session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == article.id))
+    if article.version_count > 1:  # a new version replaces what the last one stored
+        session.execute(_delete_own(LshBand), {"article_id": article.id})
+        session.execute(_delete_own(ArticleSignature), {"article_id": article.id})
     if article.cluster_id is None:
         article.cluster_id = article.id
     if signature is None:
         return []
-    session.add(
-        ArticleSignature(
-            article_id=article.id,
-            signature=signature.to_bytes(),
-            shingle_count=signature.shingle_count,
-        )
-    )
+    session.execute(
+        insert(cast(Table, ArticleSignature.__table__)),
+        [{"article_id": article.id, "signature": signature.to_bytes(),
+          "shingle_count": signature.shingle_count}],
+    )  # fmt: skip
     bands = signature.bands()
     session.execute(
         insert(cast(Table, LshBand.__table__)),
@@ -257,6 +256,12 @@ def cluster_article(session: Session, article: Article, signature: Signature | N
     if matches:
         _join_clusters(session, article, matches, when)
     return matches
+
+
+@functools.cache
+def _delete_own(model: type[Base]) -> Any:
+    table = cast(Table, model.__table__)
+    return delete(table).where(table.c.article_id == bindparam("article_id"))
 
 
 @functools.cache
