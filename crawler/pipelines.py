@@ -5,9 +5,9 @@ else the process does (the GIL), so a runner that has parsed ``POOL_AFTER_PAGES`
 starts a pool of worker processes, one per CPU, and parses there from then on; a short
 run (a few new articles) never pays for starting the pool. The parser is pure and its
 inputs and result pickle, so a worker needs nothing else; it also computes the article's
-fingerprint (content hash, MinHash signature), which depends on the article alone. The SQL
-write runs in one writer thread per runner: SQLite takes one writer at a time anyway, and
-threads queueing on its lock would poll it in sleeps of up to 100 ms. The reactor keeps
+fingerprint (content hash, MinHash signature), which depends on the article alone. Saves
+go through one batching writer per database (:mod:`crawler.writer`): in a thread at
+first, in a writer process of its own once the parser processes run. The reactor keeps
 downloading meanwhile.
 """
 
@@ -19,25 +19,24 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.article import Article, ParseHints
+from crawler.errors import StoreError
 from crawler.fingerprint import Fingerprint, fingerprint_of
 from crawler.parser import parse_article
 from crawler.spiders.feed import ArticlePage, FeedRun
-from crawler.store import SaveResult
+from crawler.store import SaveRequest, SaveResult, Store
 from crawler.urls import site_of
+from crawler.writer import BatchWriter, WriterCrashed, open_in_writer_process
 
 log = logging.getLogger("crawler.pipeline")
-
-T = TypeVar("T")
 
 # Pages a runner parses in threads before it starts its worker processes: starting them
 # costs 1-2 s of CPU, which a run of a few dozen new articles would not repay (measured:
@@ -76,17 +75,29 @@ def parse(body: bytes, url: str, hints: ParseHints) -> Parsed | None:
     return None if article is None else (article, fingerprint_of(article))
 
 
-def save(page: ArticlePage, parsed: Parsed) -> SaveResult:
-    """Blocking: runs in the writer thread."""
+def save_request(page: ArticlePage, parsed: Parsed) -> SaveRequest:
     run = page.run
     article, fingerprint = parsed
-    return run.store.save_article(
+    return SaveRequest(
         article,
-        feed=run.feed.name,
-        feed_tags=run.feed.tags,
-        urls=[page.url, page.requested_url, page.candidate.url],
-        fetched_at=page.fetched_at,
-        fingerprint=fingerprint,
+        fingerprint,
+        run.feed.name,
+        run.feed.tags,
+        (page.url, page.requested_url, page.candidate.url),
+        page.fetched_at,
+    )
+
+
+def save(page: ArticlePage, parsed: Parsed) -> SaveResult:
+    """Blocking, in the calling thread (the writer batches; this is for one article)."""
+    request = save_request(page, parsed)
+    return page.run.store.save_article(
+        request.article,
+        feed=request.feed,
+        feed_tags=request.feed_tags,
+        urls=request.urls,
+        fetched_at=request.fetched_at,
+        fingerprint=request.fingerprint,
     )
 
 
@@ -116,7 +127,7 @@ def _warm_worker() -> int:
     return os.getpid()
 
 
-def _init_worker() -> None:
+def exit_with_owner_process() -> None:
     """Worker start: exit when the process that owns the pool dies, even by SIGKILL —
     an orphaned worker would wait for work forever, and keep the fork server alive."""
     owner = multiprocessing.parent_process()
@@ -144,6 +155,8 @@ class ArticleWorkers:
         self.processes = cpu_count() if processes is None else processes
         self.pool_after = pool_after
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-writer")
+        self._batch_writers: dict[int, BatchWriter] = {}
+        self._writer_process_started = False
         self._pool: ProcessPoolExecutor | None = None
         self._pool_ready = False
         self._thread_parses = 0
@@ -173,20 +186,47 @@ class ArticleWorkers:
             self._discard_pool(pool)
             raise ParserCrashed("a parser worker process died") from exc
 
-    async def write(self, function: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        if self._closed:
-            return await asyncio.to_thread(function, *args)
-        return await loop.run_in_executor(self._writer, function, *args)
+    def writer_for(self, store: Store) -> BatchWriter | None:
+        return self._batch_writers.get(id(store))
+
+    async def save(self, store: Store, request: SaveRequest) -> SaveResult:
+        """Store one article through the store's batch writer (see crawler.writer)."""
+        writer = self._batch_writers.get(id(store))
+        if writer is None:
+            writer = self._batch_writers[id(store)] = BatchWriter(store, self._writer)
+        if self._pool_ready and not self._writer_process_started and not self._closed:
+            self._start_writer_process(writer)
+        return await writer.save(request)
 
     def close(self) -> None:
         """Wait for queued writes, stop the worker processes (blocking; idempotent)."""
         with self._lock:
             self._closed = True
             pool, self._pool, self._pool_ready = self._pool, None, False
+        for writer in list(self._batch_writers.values()):
+            writer.close()
         self._writer.shutdown(wait=True)
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start_writer_process(self, writer: BatchWriter) -> None:
+        # One writer process, for the first database that needs it (a runner has one).
+        self._writer_process_started = True
+        url = writer.shareable_url
+        if url is None:
+            return
+        try:
+            process = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=self._context(),
+                initializer=open_in_writer_process,
+                initargs=(url,),
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.warning("writing stays in a thread: cannot start the writer process: %s", exc)
+            return
+        writer.use_process(process)
+        log.info("writing in a writer process")
 
     # -- the pool ------------------------------------------------------------------------
 
@@ -218,11 +258,17 @@ class ArticleWorkers:
         # A fork server (not fork): forking a process that runs the reactor and database
         # threads may copy a held lock. The server imports this module (so the parser) once;
         # each worker forks from it with the imports done.
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=self._context(),
+            initializer=exit_with_owner_process,
+        )
+
+    @staticmethod
+    def _context() -> Any:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["crawler.pipelines"])
-        return ProcessPoolExecutor(
-            max_workers=self.processes, mp_context=context, initializer=_init_worker
-        )
+        return context
 
     def _mark_ready(self, pool: ProcessPoolExecutor, warmed: list[Future[int]]) -> None:
         try:
@@ -275,14 +321,21 @@ class StorePipeline:
         workers = _workers_for(self.crawler)
         try:
             parsed = await workers.parse(item)
-            result = await workers.write(save, item, parsed) if parsed is not None else None
-        except ParserCrashed as exc:
+            result = (
+                await workers.save(run.store, save_request(item, parsed))
+                if parsed is not None
+                else None
+            )
+        except (ParserCrashed, WriterCrashed) as exc:
             # Worth another try next run: keep the feed's validators from hiding the page.
             run.transient_failures += 1
             run.problem(item.url, str(exc))
             raise DropItem(f"not stored: {item.url}") from exc
         except SQLAlchemyError as exc:
             run.problem(item.url, f"database error: {str(exc).splitlines()[0]}")
+            raise DropItem(f"not stored: {item.url}") from exc
+        except StoreError as exc:
+            run.problem(item.url, str(exc))
             raise DropItem(f"not stored: {item.url}") from exc
         stats = self.crawler.stats
         if parsed is None or result is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +56,28 @@ class SaveResult:
     article_id: int
     outcome: SaveOutcome
     version: int
+
+
+@dataclass(frozen=True)
+class SaveRequest:
+    """One parsed article to store and where the crawl found it: what the writer is handed
+    (it pickles, so another process can do the writing)."""
+
+    article: ParsedArticle
+    fingerprint: Fingerprint
+    feed: str
+    feed_tags: tuple[str, ...]
+    urls: tuple[str, ...]  # the other URLs it was reached at: requested, redirected, listed
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class SavedBatch:
+    """What :meth:`Store.save_articles` did: one result (or error) per request, in order,
+    and the paragraphs it counted per site (see :meth:`Store.boilerplate_counted`)."""
+
+    results: list[SaveResult | StoreError]
+    counted: list[tuple[str, dict[str, bool]]]
 
 
 @dataclass(frozen=True)
@@ -241,108 +263,159 @@ class Store:
         article's :func:`~crawler.fingerprint.fingerprint_of`, when the caller computed it
         already (the pipeline does, in the parser process).
         """
-        fetched_at = fetched_at or utcnow()
-        fingerprint = fingerprint or fingerprint_of(parsed)
+        request = SaveRequest(
+            parsed,
+            fingerprint or fingerprint_of(parsed),
+            feed,
+            tuple(feed_tags),
+            tuple(urls),
+            fetched_at or utcnow(),
+        )
         try:
-            return self._save_once(parsed, fingerprint, feed, feed_tags, urls, fetched_at)
+            return self._save_alone(request)
         except IntegrityError:
             # Another writer stored the same URL or content between our read and our write:
             # the second attempt finds its row and merges into it.
             log.debug("save of %s raced another writer; retrying", parsed.url)
-            return self._save_once(parsed, fingerprint, feed, feed_tags, urls, fetched_at)
+            return self._save_alone(request)
 
-    def _save_once(
+    def save_articles(self, requests: Sequence[SaveRequest]) -> SavedBatch:
+        """Store several articles in one transaction, each in a savepoint of its own.
+
+        The pipeline's writer hands over whatever queued up while it wrote the last batch:
+        one commit (and one search-index flush) then serves many articles. An article that
+        fails is rolled back to its savepoint and reported in its slot; the others go on.
+        If the commit itself fails, this raises and none of them is stored.
+        """
+        results: list[SaveResult | StoreError] = []
+        counted: list[tuple[str, dict[str, bool]]] = []
+        with self.writing() as session:
+            for request in requests:
+                results.append(self._save_nested(session, request, counted))
+        self.boilerplate_counted(counted)
+        return SavedBatch(results, counted)
+
+    def boilerplate_counted(self, counted: Iterable[tuple[str, Mapping[str, bool]]]) -> None:
+        """After a commit: paragraphs counted per site (possibly by another process), so the
+        learned-boilerplate cache drops what changed side."""
+        for site, learned in counted:
+            self._boilerplate.counted(site, learned)
+
+    def _save_alone(self, request: SaveRequest) -> SaveResult:
+        with self.writing() as session:
+            result, site, learned = self._save_in(session, request)
+        self._boilerplate.counted(site, learned)  # committed: the cache may reload
+        return result
+
+    def _save_nested(
         self,
-        parsed: ParsedArticle,
-        fingerprint: Fingerprint,
-        feed: str,
-        feed_tags: Sequence[str],
-        urls: Sequence[str],
-        fetched_at: datetime,
-    ) -> SaveResult:
+        session: Session,
+        request: SaveRequest,
+        counted: list[tuple[str, dict[str, bool]]],
+    ) -> SaveResult | StoreError:
+        for attempt in (1, 2):
+            try:
+                with session.begin_nested():
+                    result, site, learned = self._save_in(session, request)
+            except IntegrityError as exc:
+                if attempt == 2:
+                    return StoreError(f"database error: {_first_line(exc)}")
+                log.debug("save of %s raced another writer; retrying", request.article.url)
+                continue
+            except SQLAlchemyError as exc:
+                return StoreError(f"database error: {_first_line(exc)}")
+            counted.append((site, learned))
+            return result
+        raise AssertionError("unreachable")
+
+    def _save_in(
+        self, session: Session, request: SaveRequest
+    ) -> tuple[SaveResult, str, dict[str, bool]]:
+        """The save itself, in the caller's transaction: the result, the article's site and
+        the boilerplate statuses of the paragraphs it counted."""
+        parsed, fingerprint, feed = request.article, request.fingerprint, request.feed
+        urls, fetched_at = request.urls, request.fetched_at
+        feed_tags = request.feed_tags
         all_urls = [u for u in (parsed.url, parsed.canonical_url, *urls) if u]
         keys = list(dict.fromkeys(url_key(u) for u in all_urls))
         digest = fingerprint.content_hash
         tags = sorted({*parsed.tags, *(t.casefold().strip() for t in feed_tags)} - {""})
         learned: dict[str, bool] = {}
-        with self.writing() as session:
+        article = session.scalars(
+            select(Article)
+            .join(ArticleUrl, ArticleUrl.article_id == Article.id)
+            .where(ArticleUrl.url_key.in_(keys))
+            .order_by(Article.id)
+            .limit(1)
+        ).first()
+        outcome: SaveOutcome
+        if article is None:
             article = session.scalars(
-                select(Article)
-                .join(ArticleUrl, ArticleUrl.article_id == Article.id)
-                .where(ArticleUrl.url_key.in_(keys))
-                .order_by(Article.id)
-                .limit(1)
+                select(Article).where(Article.content_hash == digest).order_by(Article.id)
             ).first()
-            outcome: SaveOutcome
-            if article is None:
-                article = session.scalars(
-                    select(Article).where(Article.content_hash == digest).order_by(Article.id)
-                ).first()
-                outcome = "duplicate" if article is not None else "new"
-            elif article.content_hash != digest:
-                # A hash stored by an older normalisation of the same text is no new version.
-                same = content_hash(article.title, article.body) == digest
-                # Nor is a body stored before some of its paragraphs were learned as chrome.
-                same = same or digest == content_hash(
-                    article.title, without_boilerplate(session, article.site, article.body)
-                )
-                outcome = "unchanged" if same else "version"
-            else:
-                outcome = "unchanged"
+            outcome = "duplicate" if article is not None else "new"
+        elif article.content_hash != digest:
+            # A hash stored by an older normalisation of the same text is no new version.
+            same = content_hash(article.title, article.body) == digest
+            # Nor is a body stored before some of its paragraphs were learned as chrome.
+            same = same or digest == content_hash(
+                article.title, without_boilerplate(session, article.site, article.body)
+            )
+            outcome = "unchanged" if same else "version"
+        else:
+            outcome = "unchanged"
 
+        if outcome in ("new", "version"):
+            lock_clusters(session)  # before the first write; see crawler.syndication
+        link_urls: list[str] = all_urls
+        if article is None:
+            article = _new_article(parsed, digest, fetched_at)
+            session.add(article)
+            session.flush()  # the one ORM flush before commit: the rows below need its id
+            session.execute(
+                _plain_insert(ArticleVersion),
+                [_version_row(article.id, 1, parsed, digest, fetched_at)],
+            )
+            # Claim the URLs with a plain INSERT: if a concurrent writer stored one of
+            # them first, this raises, the transaction rolls back and the retry merges.
+            session.execute(
+                _plain_insert(ArticleUrl),
+                [
+                    {"url_key": key, "url": url, "article_id": article.id,
+                     "first_seen_at": fetched_at}
+                    for key, url in {url_key(u): u for u in all_urls}.items()
+                ],
+            )  # fmt: skip
+            link_urls = []
+        elif outcome == "version":
+            article.version_count += 1
+            session.execute(
+                _plain_insert(ArticleVersion),
+                [_version_row(article.id, article.version_count, parsed, digest, fetched_at)],
+            )
+            _apply_content(article, parsed, digest)
+        else:
+            article.content_hash = digest
+            _fill_missing(article, parsed)
+        # The article's own changes are written once, at commit: nothing below reads them
+        # back from the database (the clustering queries look at other articles).
+        with session.no_autoflush:
             if outcome in ("new", "version"):
-                lock_clusters(session)  # before the first write; see crawler.syndication
-            link_urls: list[str] = all_urls
-            if article is None:
-                article = _new_article(parsed, digest, fetched_at)
-                session.add(article)
-                session.flush()  # the one ORM flush before commit: the rows below need its id
-                session.execute(
-                    _plain_insert(ArticleVersion),
-                    [_version_row(article.id, 1, parsed, digest, fetched_at)],
+                cluster_article(session, article, fingerprint.signature)
+                learned = record_paragraphs(
+                    session,
+                    article.site,
+                    article.id,
+                    article.version_count,
+                    parsed.paragraph_keys,
+                    fetched_at,
                 )
-                # Claim the URLs with a plain INSERT: if a concurrent writer stored one of
-                # them first, this raises, the transaction rolls back and the retry merges.
-                session.execute(
-                    _plain_insert(ArticleUrl),
-                    [
-                        {"url_key": key, "url": url, "article_id": article.id,
-                         "first_seen_at": fetched_at}
-                        for key, url in {url_key(u): u for u in all_urls}.items()
-                    ],
-                )  # fmt: skip
-                link_urls = []
-            elif outcome == "version":
-                article.version_count += 1
-                session.execute(
-                    _plain_insert(ArticleVersion),
-                    [_version_row(article.id, article.version_count, parsed, digest, fetched_at)],
-                )
-                _apply_content(article, parsed, digest)
-            else:
-                article.content_hash = digest
-                _fill_missing(article, parsed)
-            # The article's own changes are written once, at commit: nothing below reads them
-            # back from the database (the clustering queries look at other articles).
-            with session.no_autoflush:
-                if outcome in ("new", "version"):
-                    cluster_article(session, article, fingerprint.signature)
-                    learned = record_paragraphs(
-                        session,
-                        article.site,
-                        article.id,
-                        article.version_count,
-                        parsed.paragraph_keys,
-                        fetched_at,
-                    )
-                article.last_seen_at = max(article.last_seen_at, fetched_at)
-                article.last_fetched_at = max(article.last_fetched_at, fetched_at)
-                self._link(
-                    session, article.id, feed=feed, tags=tags, urls=link_urls, seen_at=fetched_at
-                )
-            result = SaveResult(article.id, outcome, article.version_count)
-        self._boilerplate.counted(article.site, learned)  # committed: the cache may reload
-        return result
+            article.last_seen_at = max(article.last_seen_at, fetched_at)
+            article.last_fetched_at = max(article.last_fetched_at, fetched_at)
+            self._link(
+                session, article.id, feed=feed, tags=tags, urls=link_urls, seen_at=fetched_at
+            )
+        return SaveResult(article.id, outcome, article.version_count), article.site, learned
 
     def _link(
         self,

@@ -217,3 +217,33 @@ def test_sqlite_is_in_wal_mode(tmp_path) -> None:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     s.close()
+
+
+def test_a_batch_is_one_transaction_where_a_bad_article_spoils_only_itself(store: Store) -> None:
+    from crawler.errors import StoreError
+    from crawler.fingerprint import fingerprint_of
+    from crawler.store import SaveRequest
+
+    def request(article: Parsed, like: Parsed | None = None) -> SaveRequest:
+        return SaveRequest(article, fingerprint_of(like or article), "a", ("local",), (), T0)
+
+    good = parsed()
+    other = parsed(url="https://news.example/2024/03/01/bridge.html", canonical_url=None,
+                   title="Bridge reopens", body="The bridge reopened on Friday.")  # fmt: skip
+    valid = parsed(url="https://news.example/2024/03/01/x.html", canonical_url=None,
+                   body="Another story.")  # fmt: skip
+    broken = replace(valid, title=None)  # NOT NULL: the database refuses it
+    again = parsed()  # the first one, listed twice in one batch: found, not stored twice
+    batch = store.save_articles(
+        [request(good), request(broken, valid), request(other), request(again)]
+    )
+    first, failed, second, repeat = batch.results
+    assert isinstance(failed, StoreError) and "database error" in str(failed)
+    assert not isinstance(first, StoreError) and first.outcome == "new"
+    assert not isinstance(second, StoreError) and second.outcome == "new"
+    assert not isinstance(repeat, StoreError) and repeat.outcome == "unchanged"
+    assert repeat.article_id == first.article_id
+    assert count(store, Article) == 2 and count(store, ArticleVersion) == 2
+    with store.reading() as session:
+        urls = set(session.scalars(select(ArticleUrl.url)))
+    assert "https://news.example/2024/03/01/x.html" not in urls

@@ -1,0 +1,171 @@
+"""Where parsed articles are written: one writer per database, in batches.
+
+Saving a new article costs about 10 ms of CPU, most of it SQLAlchemy in Python. In the
+process that runs the crawl that competes for the GIL with Scrapy, so once the runner has
+started its parser processes the writing moves to a writer process of its own. One writer,
+not one per parser: SQLite takes one writer at a time, and processes queueing on its lock
+sleep in steps of up to 100 ms; PostgreSQL would serialise them on the clustering lock.
+
+While the writer stores one batch, the next one gathers; it is stored in one transaction
+with a savepoint per article (:meth:`~crawler.store.Store.save_articles`), so under load
+one commit serves many articles, and an article arriving alone is written at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from crawler.errors import StoreError
+from crawler.store import SavedBatch, SaveRequest, SaveResult, Store, create_db_engine
+
+log = logging.getLogger("crawler.writer")
+
+MAX_BATCH = 64  # articles per transaction: bounds what a failed commit has to report
+
+
+class WriterCrashed(Exception):
+    """The writer process died; what it was writing is not stored."""
+
+
+def _shareable_url(store: Store) -> str | None:
+    """The database URL another process can open, or None (an in-memory SQLite database
+    lives in this process only)."""
+    url = store.engine.url
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in database
+    ):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+# -- the writer process ------------------------------------------------------------------
+
+_process_store: Store | None = None
+
+
+def open_in_writer_process(url: str) -> None:
+    from crawler.pipelines import exit_with_owner_process
+
+    exit_with_owner_process()
+    global _process_store
+    _process_store = Store(create_db_engine(url))
+
+
+def _write_in_writer_process(requests: list[SaveRequest]) -> SavedBatch:
+    if _process_store is None:
+        raise StoreError("the writer process has no database")
+    try:
+        return _process_store.save_articles(requests)
+    except SQLAlchemyError as exc:
+        # SQLAlchemy's exceptions do not always survive pickling: send the message.
+        lines = str(exc).strip().splitlines()
+        raise StoreError(f"database error: {lines[0] if lines else type(exc).__name__}") from None
+
+
+# -- batching ----------------------------------------------------------------------------
+
+
+class BatchWriter:
+    """Saves one store's articles in batches, in a thread or in a writer process.
+
+    Lives on the event loop: :meth:`save` is awaited by the item pipeline, batches are
+    started and finished by callbacks on the loop, so no lock is needed.
+    """
+
+    def __init__(self, store: Store, thread: Executor) -> None:
+        self.store = store
+        self._thread = thread
+        self._process: ProcessPoolExecutor | None = None
+        self._pending: list[tuple[SaveRequest, asyncio.Future[SaveResult]]] = []
+        self._busy = False
+        # For logs and tests: batches written in the writer process, and the largest batch.
+        self.process_batches = 0
+        self.largest_batch = 0
+
+    @property
+    def shareable_url(self) -> str | None:
+        return _shareable_url(self.store)
+
+    def use_process(self, process: ProcessPoolExecutor) -> None:
+        self._process = process
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.shutdown(wait=True)
+
+    async def save(self, request: SaveRequest) -> SaveResult:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[SaveResult] = loop.create_future()
+        self._pending.append((request, done))
+        if not self._busy:
+            self._write_next(loop)
+        return await done
+
+    def _write_next(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        if not batch:
+            self._busy = False
+            return
+        self._busy = True
+        self.largest_batch = max(self.largest_batch, len(batch))
+        requests = [request for request, _ in batch]
+        process = self._process
+        future: asyncio.Future[SavedBatch]
+        try:
+            if process is not None:
+                future = loop.run_in_executor(process, _write_in_writer_process, requests)
+            else:
+                future = loop.run_in_executor(self._thread, self.store.save_articles, requests)
+        except (BrokenProcessPool, RuntimeError):  # the process died, or closing meanwhile
+            if process is not None:
+                self._drop_process(process)
+            future = loop.run_in_executor(None, self.store.save_articles, requests)
+            process = None
+        future.add_done_callback(lambda f: self._finish(loop, batch, f, process))
+
+    def _finish(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[SaveRequest, asyncio.Future[SaveResult]]],
+        future: asyncio.Future[SavedBatch],
+        process: ProcessPoolExecutor | None,
+    ) -> None:
+        error: BaseException | None = None
+        saved: SavedBatch | None = None
+        try:
+            saved = future.result()
+        except BrokenProcessPool:
+            if process is not None:
+                self._drop_process(process)
+            error = WriterCrashed("the writer process died")
+        except Exception as exc:
+            error = exc
+        if saved is not None and process is not None:
+            self.process_batches += 1
+            self.store.boilerplate_counted(saved.counted)  # learned in the other process
+        for index, (_, done) in enumerate(batch):
+            if done.done():
+                continue
+            if saved is None:
+                done.set_exception(error or StoreError("not stored"))
+                continue
+            result: Any = saved.results[index]
+            if isinstance(result, BaseException):
+                done.set_exception(result)
+            else:
+                done.set_result(result)
+        self._write_next(loop)
+
+    def _drop_process(self, process: ProcessPoolExecutor) -> None:
+        if self._process is process:
+            log.warning("the writer process died; writing in a thread from now on")
+            self._process = None
+        process.shutdown(wait=False, cancel_futures=True)

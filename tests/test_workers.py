@@ -1,0 +1,136 @@
+"""The pipeline's workers: parsing in processes, writing in a writer process, in batches.
+
+A crawl of a few dozen articles never starts them (``POOL_AFTER_PAGES``); these tests
+start them after a few pages and check that the database ends up exactly as when
+everything runs in threads of one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from crawler.config import load_settings
+from crawler.models import Article, ArticleFeed, ArticleTag
+from crawler.pipelines import ArticleWorkers, save_request
+from crawler.politeness import HostGuard
+from crawler.spiders.discovery import Candidate
+from crawler.spiders.feed import ArticlePage, FeedRun
+from crawler.store import SaveResult, Store
+
+PAGES = Path(__file__).parent / "pages"
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make_run(tmp_path: Path, name: str) -> FeedRun:
+    settings_path = tmp_path / f"{name}.toml"
+    settings_path.write_text(
+        f"""
+[database]
+url = "sqlite:///{tmp_path}/{name}.db"
+
+[[feeds]]
+name = "goldens"
+kind = "rss"
+url = "http://127.0.0.1:9/feed.xml"
+tags = ["world"]
+""",
+        encoding="utf-8",
+    )
+    settings = load_settings(settings_path)
+    store = Store.open(settings.database.url)
+    return FeedRun(
+        feed=settings.feeds[0], settings=settings, store=store, host_guard=HostGuard(1, 0)
+    )
+
+
+def pages(run: FeedRun) -> list[ArticlePage]:
+    found = []
+    for spec_path in sorted(PAGES.glob("*.json")):
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        url = spec["url"]
+        found.append(
+            ArticlePage(
+                run=run,
+                body=spec_path.with_suffix(".html").read_bytes(),
+                url=url,
+                requested_url=url,
+                charset=None,
+                candidate=Candidate(url),
+                fetched_at=T0,
+            )
+        )
+    return found
+
+
+async def store_page(workers: ArticleWorkers, page: ArticlePage) -> SaveResult | None:
+    parsed = await workers.parse(page)
+    if parsed is None:
+        return None
+    return await workers.save(page.run.store, save_request(page, parsed))
+
+
+def snapshot(store: Store) -> list[tuple[Any, ...]]:
+    with store.reading() as session:
+        rows = []
+        for article in session.scalars(select(Article).order_by(Article.url)):
+            feeds = sorted(
+                session.scalars(
+                    select(ArticleFeed.feed).where(ArticleFeed.article_id == article.id)
+                )
+            )
+            tags = sorted(
+                session.scalars(select(ArticleTag.tag).where(ArticleTag.article_id == article.id))
+            )
+            rows.append((article.url, article.title, article.body, article.content_hash,
+                         article.published_at, article.version_count, feeds, tags))  # fmt: skip
+        return rows
+
+
+def test_processes_store_exactly_what_threads_store(tmp_path: Path) -> None:
+    threads_run, processes_run = make_run(tmp_path, "threads"), make_run(tmp_path, "processes")
+    in_threads = ArticleWorkers(processes=1)
+    in_processes = ArticleWorkers(processes=2, pool_after=3)
+
+    async def crawl_in_threads() -> list[SaveResult | None]:
+        return [await store_page(in_threads, page) for page in pages(threads_run)]
+
+    async def crawl_in_processes() -> list[SaveResult | None]:
+        todo = pages(processes_run)
+        first = [await store_page(in_processes, page) for page in todo[:3]]
+        # The pool starts in the background after the third page; wait for it to be ready.
+        for _ in range(600):
+            if in_processes.uses_processes:
+                break
+            await asyncio.sleep(0.1)
+        assert in_processes.uses_processes, "the parser processes did not start in 60 s"
+        # All at once, as Scrapy hands over items: writes queue up and go in batches.
+        rest = await asyncio.gather(*(store_page(in_processes, page) for page in todo[3:]))
+        return first + list(rest)
+
+    try:
+        threads_results = asyncio.run(crawl_in_threads())
+        processes_results = asyncio.run(crawl_in_processes())
+        writer = in_processes.writer_for(processes_run.store)
+        assert writer is not None
+        assert writer.process_batches >= 1, "nothing was written in the writer process"
+        assert writer.largest_batch > 1, "concurrent saves were not batched"
+    finally:
+        in_threads.close()
+        in_processes.close()
+
+    def outcomes(results: list[SaveResult | None]) -> list[str | None]:
+        return [r.outcome if r else None for r in results]
+
+    assert outcomes(processes_results) == outcomes(threads_results)
+    assert sum(1 for r in threads_results if r and r.outcome == "new") >= 15
+    stored = snapshot(processes_run.store)
+    assert stored == snapshot(threads_run.store)
+    assert len(stored) >= 15
+    threads_run.store.close()
+    processes_run.store.close()
