@@ -244,6 +244,7 @@ class CrawlConfig(_Model):
 
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
     obey_robots_txt: StrictBool = True
+    robots_txt_max_age: Duration = timedelta(hours=1)
     download_delay: StrictFloat = Field(default=1.0, ge=0)
     concurrent_requests_per_host: StrictInt = Field(default=2, ge=1)
     timeout: StrictFloat = Field(default=30.0, gt=0)

@@ -226,6 +226,17 @@ class PageState(Base):
     fetched_at: Mapped[datetime]
 
 
+class RobotsTxt(Base):
+    """The last robots.txt fetched from each origin (scheme://host:port), reused by later
+    crawls and by the next process until ``robots_txt_max_age`` has passed."""
+
+    __tablename__ = "robots_txt"
+
+    origin: Mapped[str] = mapped_column(String(512), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime]
+
+
 class CrawlRun(Base):
     """One run of one feed, with what it did."""
 

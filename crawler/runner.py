@@ -18,6 +18,7 @@ from typing import Any
 
 from crawler.config import FeedConfig, Settings
 from crawler.politeness import HostGuard
+from crawler.robots import RobotsCache
 from crawler.store import RunCounts, Store
 
 log = logging.getLogger("crawler.runner")
@@ -77,6 +78,9 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.politeness.BackoffRetryMiddleware": 550,
             "crawler.politeness.HostGuardMiddleware": 1000,
+            # robots.txt once per host for every crawl of the process (and across restarts)
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.robots.SharedRobotsTxtMiddleware": 100,
         },
         "REDIRECT_MAX_TIMES": 10,
         "COOKIES_ENABLED": False,
@@ -128,6 +132,7 @@ class FeedRunner:
         self.host_guard = HostGuard(
             settings.crawl.concurrent_requests_per_host, settings.crawl.download_delay
         )
+        self.robots = RobotsCache(store, settings.crawl.robots_txt_max_age)
         self.stopping = False
 
     def update_settings(self, settings: Settings) -> None:
@@ -139,6 +144,7 @@ class FeedRunner:
         self.host_guard.reconfigure(
             settings.crawl.concurrent_requests_per_host, settings.crawl.download_delay
         )
+        self.robots.max_age = settings.crawl.robots_txt_max_age
 
     async def run_feed(
         self,
@@ -148,7 +154,11 @@ class FeedRunner:
         from crawler.spiders.feed import FeedRun, FeedSpider
 
         run = FeedRun(
-            feed=feed, settings=self.settings, store=self.store, host_guard=self.host_guard
+            feed=feed,
+            settings=self.settings,
+            store=self.store,
+            host_guard=self.host_guard,
+            robots=self.robots,
         )
         started = time.monotonic()
         run_id = await asyncio.to_thread(self.store.start_run, feed.name, run.started_at)

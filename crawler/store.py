@@ -41,6 +41,7 @@ from crawler.models import (
     CrawlRun,
     FeedState,
     PageState,
+    RobotsTxt,
 )
 from crawler.search import install_search
 from crawler.syndication import cluster_article, install_clusters, lock_clusters
@@ -482,6 +483,20 @@ class Store:
                 session.add(page)
             page.etag, page.last_modified = validators.etag, validators.last_modified
             page.body_hash, page.fetched_at = validators.body_hash, utcnow()
+
+    def robots_txt(self, origin: str) -> tuple[bytes, datetime] | None:
+        """The robots.txt last fetched from ``origin`` and when, if any."""
+        with self.reading() as session:
+            row = session.get(RobotsTxt, origin)
+            return None if row is None else (row.body, row.fetched_at)
+
+    def save_robots_txt(self, origin: str, body: bytes, fetched_at: datetime) -> None:
+        with self.writing() as session:
+            row = session.get(RobotsTxt, origin)
+            if row is None:
+                session.add(RobotsTxt(origin=origin, body=body, fetched_at=fetched_at))
+            else:
+                row.body, row.fetched_at = body, fetched_at
 
     def start_run(self, feed: str, started_at: datetime | None = None) -> int:
         started_at = started_at or utcnow()

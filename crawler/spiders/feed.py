@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 from crawler.config import FeedConfig, ListingFeed, Settings, SitemapFeed
 from crawler.dedup import body_hash
 from crawler.politeness import HostGuard
+from crawler.robots import RobotsCache
 from crawler.spiders.discovery import (
     Candidate,
     Discovery,
@@ -59,6 +60,7 @@ class FeedRun:
     settings: Settings
     store: Store
     host_guard: HostGuard
+    robots: RobotsCache | None = None  # robots.txt shared across crawls (crawler.robots)
     counts: RunCounts = field(default_factory=RunCounts)
     started_at: datetime = field(default_factory=utcnow)
     failure: str | None = None  # set when the feed itself could not be read

@@ -1,0 +1,152 @@
+"""robots.txt fetched once per host, and reused by every feed, run and restart for a while.
+
+Scrapy's ``RobotsTxtMiddleware`` keeps what it fetched for one crawl; every feed run is its
+own crawl, so a monitor polling a site's feeds every few minutes would fetch its robots.txt
+on every run, more often than the feeds themselves. :class:`RobotsCache` lives as long as
+the runner, shares one download between crawls running at once, and keeps the body in the
+database (``robots_txt``), so ``newsmon crawl`` from cron and a restarted service reuse it
+too, until ``robots_txt_max_age`` has passed (RFC 9309 asks crawlers not to keep it much
+longer than a day).
+
+What is cached is the body as the rules read it: a 2xx body, or nothing at all for a 4xx
+(no robots.txt means no restrictions, RFC 9309). A 5xx or a network error is not cached:
+Scrapy's behaviour for it (crawl on, unrestricted) holds for that run and the next run asks
+again. Each crawl parses the cached body once per host and signals ``robots_parsed``, so
+``Crawl-delay`` reaches the host guard exactly as with Scrapy's own middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scrapy import signals
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+
+from crawler.store import Store
+
+log = logging.getLogger("crawler.robots")
+
+
+class RobotsCache:
+    """robots.txt bodies by origin (``scheme://host:port``), in memory and in the store."""
+
+    def __init__(self, store: Store, max_age: timedelta) -> None:
+        self.store = store
+        self.max_age = max_age
+        self._memory: dict[str, tuple[datetime, bytes]] = {}
+        self._fetching: dict[str, asyncio.Future[bytes | None]] = {}
+
+    async def body(self, origin: str, fetch: Callable[[], Awaitable[bytes | None]]) -> bytes | None:
+        """The origin's robots.txt: cached while fresh, else ``fetch()``-ed (once, however
+        many crawls ask at the same time). None when it could not be had (not cached)."""
+        fresh = self._fresh(origin)
+        if fresh is not None:
+            return fresh
+        running = self._fetching.get(origin)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._fetching[origin] = future
+        body: bytes | None = None
+        try:
+            body = await self._from_store_or_fetch(origin, fetch)
+        finally:
+            del self._fetching[origin]
+            future.set_result(body)
+        return body
+
+    def forget(self) -> None:
+        """Drop what is held in memory (the store keeps its copy)."""
+        self._memory.clear()
+
+    def _fresh(self, origin: str) -> bytes | None:
+        held = self._memory.get(origin)
+        if held is not None and _now() - held[0] < self.max_age:
+            return held[1]
+        return None
+
+    async def _from_store_or_fetch(
+        self, origin: str, fetch: Callable[[], Awaitable[bytes | None]]
+    ) -> bytes | None:
+        if self.max_age > timedelta(0):
+            stored = await asyncio.to_thread(self.store.robots_txt, origin)
+            if stored is not None and _now() - stored[1] < self.max_age:
+                self._memory[origin] = (stored[1], stored[0])
+                return stored[0]
+        body = await fetch()
+        if body is not None:
+            fetched_at = _now()
+            self._memory[origin] = (fetched_at, body)
+            if self.max_age > timedelta(0):
+                await asyncio.to_thread(self.store.save_robots_txt, origin, body, fetched_at)
+        return body
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, fed from the runner's :class:`RobotsCache` (which
+    the spider's run carries); without one it behaves exactly like Scrapy's."""
+
+    async def robot_parser(self, request: Request) -> Any:
+        cache = getattr(getattr(self.crawler.spider, "run", None), "robots", None)
+        if not isinstance(cache, RobotsCache):
+            return await super().robot_parser(request)
+        url = urlparse_cached(request)
+        netloc = url.netloc
+        if netloc in self._parsers:  # this crawl parsed it already
+            return self._parsers[netloc]
+        origin = f"{url.scheme}://{netloc}"
+        body = await cache.body(origin, lambda: self._download(origin, request))
+        if netloc in self._parsers:  # another request of this crawl got here first
+            return self._parsers[netloc]
+        if body is None:
+            self._parsers[netloc] = None
+            return None
+        parser = build_from_crawler(self._parserimpl, self.crawler, body)
+        self._parsers[netloc] = parser
+        await self.crawler.signals.send_catch_log_async(
+            signal=signals.robots_parsed, robotparser=parser, request=request
+        )
+        return parser
+
+    async def _download(self, origin: str, request: Request) -> bytes | None:
+        robots_request = Request(
+            f"{origin}/robots.txt",
+            priority=self.DOWNLOAD_PRIORITY,
+            meta={"dont_obey_robotstxt": True},
+            callback=NO_CALLBACK,
+        )
+        self._stats.inc_value("robotstxt/request_count")
+        try:
+            assert self.crawler.engine is not None
+            response = await self.crawler.engine.download_async(robots_request)
+        except IgnoreRequest:
+            return None
+        except Exception as exc:  # unreachable: crawl on unrestricted, as Scrapy does
+            log.warning("%s/robots.txt: %s; crawling without its rules", origin, exc)
+            self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+            return None
+        self._stats.inc_value("robotstxt/response_count")
+        self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        if 400 <= response.status < 500:
+            return b""  # no robots.txt: no restrictions (RFC 9309)
+        if response.status >= 500:
+            log.warning(
+                "%s/robots.txt answered %d; crawling without its rules this run",
+                origin,
+                response.status,
+            )
+            return None
+        return bytes(response.body)
