@@ -41,7 +41,7 @@ log = logging.getLogger("crawler.pipeline")
 # Pages a runner parses in threads before it starts its worker processes: starting them
 # costs 1-2 s of CPU, which a run of a few dozen new articles would not repay (measured:
 # on 100 articles the pool made a cold crawl slower, from 2,000 on it pays).
-POOL_AFTER_PAGES = 100
+POOL_AFTER_PAGES = 30
 
 
 def hints_for(page: ArticlePage) -> ParseHints:

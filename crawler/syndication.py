@@ -147,7 +147,25 @@ def shingles_of(text: str) -> set[str]:
 
 
 def _shingles(words: list[str]) -> set[str]:
-    return {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+    # SHINGLE_WORDS (3) consecutive words, without slicing the list for each one
+    return {f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)}
+
+
+@functools.cache
+def _permutations() -> Any:
+    """The permutation parameters of (NUM_PERM, SEED, SCHEME): drawn once, not per article
+    (they are a pure function of the seed, so signatures are the same)."""
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+
+
+def _sha1_hash32(texts: list[str]) -> list[int]:
+    """datasketch's default ``sha1_hash32`` of each text (the first 4 bytes of its SHA-1,
+    little-endian), for a whole batch at once: one buffer read by numpy instead of one
+    ``struct.unpack`` per shingle. The values must stay exactly these: stored signatures
+    are compared with new ones."""
+    sha1 = hashlib.sha1
+    prefixes = b"".join([sha1(text.encode("utf-8")).digest()[:4] for text in texts])
+    return np.frombuffer(prefixes, dtype="<u4").tolist()  # type: ignore[no-any-return]
 
 
 def signature_of(body: str) -> Signature | None:
@@ -156,8 +174,10 @@ def signature_of(body: str) -> Signature | None:
     if len(words) < MIN_WORDS:
         return None
     shingles = _shingles(words)
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
-    minhash.update_batch([s.encode("utf-8") for s in sorted(shingles)])
+    minhash = MinHash(
+        num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations(), hashfunc=int
+    )
+    minhash.update_batch(_sha1_hash32(sorted(shingles)))
     return Signature(np.asarray(minhash.hashvalues, dtype=np.uint32), len(shingles))
 
 

@@ -451,3 +451,21 @@ def test_export_carries_the_cluster(settings_path, capsys) -> None:
         ids["herald"]: ids["herald"], ids["courier"]: ids["herald"],
         ids["tribune"]: ids["herald"], ids["local"]: ids["local"],
     }  # fmt: skip
+
+
+def test_signatures_are_datasketchs_plain_minhash_of_the_word_3_shingles() -> None:
+    # Stored signatures are compared with new ones for as long as the database lives: the
+    # fast path must give exactly what a plain datasketch MinHash of the shingles gives.
+    import numpy as np
+    from datasketch import MinHash
+
+    from crawler.syndication import NUM_PERM, SCHEME, SEED, signature_of, words_of
+
+    body = " ".join(f"Word{i % 37} ünïcode-{i % 11}, and more {i}." for i in range(120))
+    words = words_of(body)
+    shingles = {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
+    plain = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+    plain.update_batch([s.encode("utf-8") for s in shingles])
+    signature = signature_of(body)
+    assert signature is not None and signature.shingle_count == len(shingles)
+    assert np.array_equal(signature.values, np.asarray(plain.hashvalues, dtype=np.uint32))
