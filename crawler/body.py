@@ -297,9 +297,12 @@ def clean_paragraphs(
     for paragraph in paragraphs:
         consumed += len(paragraph)
         norm = normalize_text(paragraph)
-        if kept and _END_MARKERS.search(paragraph) and consumed >= 0.6 * total:
+        # (the cheap tests first: the marker search is the costliest step of this loop)
+        if kept and consumed >= 0.6 * total and _END_MARKERS.search(paragraph):
             break  # a copyright line or comment prompt closes the article
-        if not norm or norm in seen or norm in skipped or paragraph_key(paragraph) in boilerplate:
+        if not norm or norm in seen or norm in skipped:
+            continue
+        if boilerplate and paragraph_key(paragraph) in boilerplate:
             continue
         if _is_chrome(paragraph, tag_set, names):
             continue
