@@ -91,6 +91,13 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "CONCURRENT_ITEMS": 16,
         "HTTPERROR_ALLOWED_CODES": [],
         "MEMUSAGE_ENABLED": False,
+        # Runs are recorded in the database (crawl_runs); Scrapy's own per-request stats,
+        # which nobody reads with logging off, cost CPU on every request.
+        "STATS_CLASS": "scrapy.statscollectors.DummyStatsCollector",
+        "EXTENSIONS": {
+            "scrapy.extensions.corestats.CoreStats": None,
+            "scrapy.extensions.logstats.LogStats": None,
+        },
     }
 
 
