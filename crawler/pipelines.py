@@ -31,8 +31,9 @@ from crawler.article import Article, ParseHints
 from crawler.errors import StoreError
 from crawler.fingerprint import Fingerprint, fingerprint_of
 from crawler.parser import parse_article
+from crawler.saving import SaveRequest, SaveResult
 from crawler.spiders.feed import ArticlePage, FeedRun
-from crawler.store import SaveRequest, SaveResult, Store
+from crawler.store import Store
 from crawler.urls import site_of
 from crawler.writer import BatchWriter, WriterCrashed, open_in_writer_process
 

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.errors import StoreError
-from crawler.store import SavedBatch, SaveRequest, SaveResult, Store, create_db_engine
+from crawler.saving import SavedBatch, SaveRequest, SaveResult
+from crawler.store import Store, create_db_engine
 
 log = logging.getLogger("crawler.writer")
 

@@ -19,7 +19,8 @@ from crawler.boilerplate import SiteBoilerplate, is_boilerplate
 from crawler.models import Article, SiteParagraph
 from crawler.parser import parse_article
 from crawler.pipelines import hints_for
-from crawler.store import SaveResult, Store
+from crawler.saving import SaveResult
+from crawler.store import Store
 from crawler.textnorm import paragraph_key
 from crawler.urls import site_of
 

@@ -19,9 +19,10 @@ from crawler.config import load_settings
 from crawler.models import Article, ArticleFeed, ArticleTag
 from crawler.pipelines import ArticleWorkers, save_request
 from crawler.politeness import HostGuard
+from crawler.saving import SaveResult
 from crawler.spiders.discovery import Candidate
 from crawler.spiders.feed import ArticlePage, FeedRun
-from crawler.store import SaveResult, Store
+from crawler.store import Store
 
 PAGES = Path(__file__).parent / "pages"
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
