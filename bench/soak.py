@@ -86,7 +86,7 @@ def child_soak(settings_path: str, runs: int, progress_every: int, trace: bool) 
                 censuses.append(Counter(type(o).__qualname__ for o in gc.get_objects()))
                 snapshots.append(tracemalloc.take_snapshot())
         if done % progress_every == 0 or done in (FIRST_SAMPLE, runs):
-            # Parse worker processes (and their fork server) start once enough pages were
+            # Parser and writer processes (and their fork server) start once enough pages were
             # parsed: their memory is followed from the first time they are seen.
             children = sum(rss_mb(pid) for pid in descendants())
             if children and not workers:
@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(result["workers"]) == 2:
         (first_run, first_mb), (last_run, last_mb) = result["workers"].items()
         print(
-            f"soak worker processes RSS (fork server + parsers, shared pages counted in each): "
+            "soak worker processes RSS (fork server, parsers and writer; shared pages counted in"
+            " each): "
             f"{first_mb:.1f} MiB at run {first_run}, {last_mb:.1f} MiB at run {last_run} "
             f"({last_mb - first_mb:+.1f} MiB)"
         )
