@@ -64,10 +64,6 @@ class RobotsCache:
             future.set_result(body)
         return body
 
-    def forget(self) -> None:
-        """Drop what is held in memory (the store keeps its copy)."""
-        self._memory.clear()
-
     def _fresh(self, origin: str) -> bytes | None:
         held = self._memory.get(origin)
         if held is not None and _now() - held[0] < self.max_age:
@@ -108,7 +104,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         if netloc in self._parsers:  # this crawl parsed it already
             return self._parsers[netloc]
         origin = f"{url.scheme}://{netloc}"
-        body = await cache.body(origin, lambda: self._download(origin, request))
+        body = await cache.body(origin, lambda: self._download(origin))
         if netloc in self._parsers:  # another request of this crawl got here first
             return self._parsers[netloc]
         if body is None:
@@ -121,7 +117,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         )
         return parser
 
-    async def _download(self, origin: str, request: Request) -> bytes | None:
+    async def _download(self, origin: str) -> bytes | None:
         robots_request = Request(
             f"{origin}/robots.txt",
             priority=self.DOWNLOAD_PRIORITY,

@@ -203,7 +203,7 @@ class ArticleSaving:
     def _save_alone(self, request: SaveRequest) -> SaveResult:
         with self.writing() as session:
             result, site, learned = self._save_in(session, request)
-        self._boilerplate.counted(site, learned)  # committed: the cache may reload
+        self.boilerplate_counted([(site, learned)])  # committed: the cache may reload
         return result
 
     def _save_nested(

@@ -6,9 +6,10 @@ started its parser processes the writing moves to a writer process of its own. O
 not one per parser: SQLite takes one writer at a time, and processes queueing on its lock
 sleep in steps of up to 100 ms; PostgreSQL would serialise them on the clustering lock.
 
-While the writer stores one batch, the next one gathers; it is stored in one transaction
-with a savepoint per article (:meth:`~crawler.store.Store.save_articles`), so under load
-one commit serves many articles, and an article arriving alone is written at once.
+While the writer stores one batch, the next one gathers (a small one waits up to
+``LINGER`` for company); it is stored in one transaction
+(:meth:`~crawler.saving.ArticleSaving.save_articles`, which falls back to a savepoint per
+article only when one of them fails), so under load one commit serves many articles.
 """
 
 from __future__ import annotations
