@@ -147,8 +147,9 @@ def shingles_of(text: str) -> set[str]:
 
 
 def _shingles(words: list[str]) -> set[str]:
-    # SHINGLE_WORDS (3) consecutive words, without slicing the list for each one
-    return {f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)}
+    # runs of SHINGLE_WORDS consecutive words, without slicing the list for each one
+    runs = zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)  # the tails differ
+    return {" ".join(run) for run in runs}
 
 
 @functools.cache
@@ -177,7 +178,7 @@ def signature_of(body: str) -> Signature | None:
     minhash = MinHash(
         num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations(), hashfunc=int
     )
-    minhash.update_batch(_sha1_hash32(sorted(shingles)))
+    minhash.update_batch(_sha1_hash32(list(shingles)))  # a minimum: any order will do
     return Signature(np.asarray(minhash.hashvalues, dtype=np.uint32), len(shingles))
 
 
