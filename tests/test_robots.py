@@ -4,16 +4,15 @@ is fresh (``robots_txt_max_age``), with its rules and Crawl-delay applied from t
 from __future__ import annotations
 
 import asyncio
-import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler.robots import RobotsCache
 from crawler.store import Store
 from tests.test_end_to_end import crawl, write_settings
+from tests.test_politeness import CLOCK_SLACK, start_gaps
 
 HERALD_FEEDS = ("herald-ukraine", "herald-russia", "herald-rss")
-CLOCK_SLACK = 0.03  # see tests/test_politeness.py
 
 
 def robots_requests(paths: list[str]) -> int:
@@ -56,8 +55,7 @@ def test_crawl_delay_of_a_stored_robots_txt_is_obeyed(tmp_path: Path, news_netwo
     result = crawl(settings, "gazette-atom", "gazette-climate")
     assert result.returncode == 0, result.stderr[-2000:]
     assert robots_requests(gazette.paths_requested()) == 0
-    starts = sorted(r.started_at for r in gazette.requests)
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    gaps = start_gaps(gazette)
     assert len(gaps) >= 3
     assert min(gaps) >= 0.3 - CLOCK_SLACK
 

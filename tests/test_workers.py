@@ -78,6 +78,15 @@ async def store_page(workers: ArticleWorkers, page: ArticlePage) -> SaveResult |
     return await workers.save(page.run.store, save_request(page, parsed))
 
 
+async def parsers_started(workers: ArticleWorkers) -> None:
+    """Wait until the parser pool (started in the background) takes pages, up to 60 s."""
+    for _ in range(600):
+        if workers.uses_processes:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the parser processes did not start in 60 s")
+
+
 def snapshot(store: Store) -> list[tuple[Any, ...]]:
     with store.reading() as session:
         rows = []
@@ -107,11 +116,7 @@ def test_processes_store_exactly_what_threads_store(tmp_path: Path) -> None:
         todo = pages(processes_run)
         first = [await store_page(in_processes, page) for page in todo[:3]]
         # The pool starts in the background after the third page; wait for it to be ready.
-        for _ in range(600):
-            if in_processes.uses_processes:
-                break
-            await asyncio.sleep(0.1)
-        assert in_processes.uses_processes, "the parser processes did not start in 60 s"
+        await parsers_started(in_processes)
         # All at once, as Scrapy hands over items: writes queue up and go in batches.
         rest = await asyncio.gather(*(store_page(in_processes, page) for page in todo[3:]))
         return first + list(rest)
@@ -152,11 +157,7 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
 
     async def scenario() -> tuple[list[Any], int, int]:
         outcomes: list[Any] = [await store_page(workers, todo[0])]
-        for _ in range(600):
-            if workers.uses_processes:
-                break
-            await asyncio.sleep(0.1)
-        assert workers.uses_processes, "the parser processes did not start in 60 s"
+        await parsers_started(workers)
         # The first save after the parsers are up starts the writer process and goes through it.
         outcomes.append(await store_page(workers, todo[1]))
         writer = workers.writer_for(run.store)
