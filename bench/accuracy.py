@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from crawler.dates import parse_date  # noqa: E402
-from crawler.parser import parse_article  # noqa: E402
+from crawler.extract.dates import parse_date  # noqa: E402
+from crawler.extract.parser import parse_article  # noqa: E402
 from crawler.textnorm import normalize_text  # noqa: E402
 from scripts.regen_golden import hints_from_json  # noqa: E402
 

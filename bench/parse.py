@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from crawler.parser import parse_article  # noqa: E402
+from crawler.extract.parser import parse_article  # noqa: E402
 from scripts.regen_golden import hints_from_json  # noqa: E402
 
 PAGES = ROOT / "tests" / "pages"

@@ -77,11 +77,11 @@ class ThreadPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Any:
-        from crawler.pipelines import StorePipeline, parse_and_save
+        from crawler.crawl.pipeline import StorePipeline, parse_and_save
 
         class _ThreadPipeline(StorePipeline):
             async def process_item(self, item: Any) -> Any:
-                from crawler.spiders.feed import ArticlePage
+                from crawler.crawl.spider import ArticlePage
 
                 if not isinstance(item, ArticlePage):
                     return item
@@ -99,11 +99,11 @@ def child_crawl(settings_path: str, pipeline: str) -> None:
     """One ``newsmon crawl`` of every enabled feed, as crawler.cli does it, measured."""
     from sqlalchemy import func, select
 
-    import crawler.runner as runner_module
+    import crawler.crawl.runner as runner_module
     from crawler.config import load_settings
-    from crawler.models import Article
-    from crawler.runner import FeedRunner, run_in_reactor
-    from crawler.store import Store
+    from crawler.crawl.runner import FeedRunner, run_in_reactor
+    from crawler.store.models import Article
+    from crawler.store.store import Store
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = load_settings(settings_path)
@@ -269,9 +269,9 @@ def prefill(url: str, total: int, known: list[StoryInfo], site: GeneratedSite, f
     from sqlalchemy import Table
 
     from crawler.dedup import content_hash
-    from crawler.models import Base
-    from crawler.store import Store, utcnow
-    from crawler.syndication import BANDS
+    from crawler.minhash import BANDS
+    from crawler.store.models import Base
+    from crawler.store.store import Store, utcnow
     from crawler.textnorm import paragraph_key
     from crawler.urls import normalize_url, site_of, url_key
 

@@ -9,7 +9,7 @@ phrases, some accented) and bulk-inserted straight into the tables — not throu
 (FTS5 triggers, the generated tsvector and its GIN index) are the real ones, created by
 ``Store.open``. Sizes grow in place: the 100,000 run adds to the 10,000 rows.
 
-Each query runs through ``crawler.queries.query_articles`` — what ``newsmon query --search``
+Each query runs through ``crawler.store.queries.query_articles`` — what ``newsmon query --search``
 does, minus printing — ``--repeats`` times after one warm-up run.
 """
 
@@ -35,10 +35,10 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from crawler.models import Article, ArticleFeed, ArticleTag
-from crawler.queries import ArticleFilter, query_articles
-from crawler.search import parse_query, ranked_matches
-from crawler.store import Store
+from crawler.store.models import Article, ArticleFeed, ArticleTag
+from crawler.store.queries import ArticleFilter, query_articles
+from crawler.store.search import parse_query, ranked_matches
+from crawler.store.store import Store
 
 VOCABULARY = 30_000
 BODY_WORDS = 160

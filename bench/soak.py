@@ -58,7 +58,7 @@ def child_soak(settings_path: str, runs: int, progress_every: int, trace: bool) 
     import tracemalloc
 
     from crawler.config import FeedConfig, load_settings
-    from crawler.runner import FeedOutcome
+    from crawler.crawl.runner import FeedOutcome
     from crawler.service import Service
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

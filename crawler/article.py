@@ -40,7 +40,7 @@ class ParseHints:
     charset: str | None = None  # from the HTTP Content-Type header
     fetched_at: datetime | None = None  # for relative dates such as "2 hours ago"
     site_rules: SiteRules | None = None
-    # paragraph keys learned as the site's chrome: see crawler.boilerplate
+    # paragraph keys learned as the site's chrome: see crawler.store.boilerplate
     boilerplate: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -64,5 +64,5 @@ class Article:
     lead_image_caption: str | None = None
     lead_image_credit: str | None = None
     # crawler.textnorm.paragraph_key of every body paragraph before learned boilerplate was
-    # removed, in order: what the store counts to learn it (see crawler.boilerplate).
+    # removed, in order: what the store counts to learn it (see crawler.store.boilerplate).
     paragraph_keys: tuple[str, ...] = field(default=(), repr=False)

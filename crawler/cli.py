@@ -190,8 +190,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_crawl(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.runner import FeedOutcome, FeedRunner, run_in_reactor
-    from crawler.store import Store
+    from crawler.crawl.runner import FeedOutcome, FeedRunner, run_in_reactor
+    from crawler.store.store import Store
 
     feeds = (
         [settings.feed(name) for name in args.feeds]
@@ -227,8 +227,8 @@ def cmd_crawl(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_query(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.queries import ArticleFilter, query_articles
-    from crawler.store import Store
+    from crawler.store.queries import ArticleFilter, query_articles
+    from crawler.store.store import Store
 
     filters = ArticleFilter(
         tag=args.tag,
@@ -283,8 +283,8 @@ def cmd_query(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_show(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.queries import article_detail, find_article
-    from crawler.store import Store
+    from crawler.store.queries import article_detail, find_article
+    from crawler.store.store import Store
 
     with Store.open(settings.database.url) as store, store.reading() as session:
         article = find_article(session, args.article)
@@ -314,8 +314,8 @@ def cmd_show(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.queries import EXPORT_KEYS, iter_export
-    from crawler.store import Store
+    from crawler.store.queries import EXPORT_KEYS, iter_export
+    from crawler.store.store import Store
 
     since = parse_when(args.since, "--since")
     store = Store.open(settings.database.url)
@@ -354,8 +354,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.queries import feed_status, iso
-    from crawler.store import Store
+    from crawler.store.queries import feed_status, iso
+    from crawler.store.store import Store
 
     with Store.open(settings.database.url) as store, store.reading() as session:
         rows = feed_status(session, [(f.name, f.kind, f.enabled) for f in settings.feeds])
@@ -403,9 +403,9 @@ def cmd_status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_history(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.history import diff_versions, load_versions, render_diff, version_infos
-    from crawler.queries import find_article, iso
-    from crawler.store import Store
+    from crawler.store.history import diff_versions, load_versions, render_diff, version_infos
+    from crawler.store.queries import find_article, iso
+    from crawler.store.store import Store
 
     with Store.open(settings.database.url) as store, store.reading() as session:
         article = find_article(session, args.article)
@@ -464,9 +464,9 @@ def cmd_history(settings: Settings, args: argparse.Namespace, path: Path) -> int
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.queries import iso
-    from crawler.stats import article_counts, render_chart, total_articles
-    from crawler.store import Store
+    from crawler.store.queries import iso
+    from crawler.store.stats import article_counts, render_chart, total_articles
+    from crawler.store.store import Store
 
     since = parse_when(args.since, "--since")
     limit = args.limit if args.limit > 0 else None

@@ -22,10 +22,10 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.config import FeedConfig, Settings, load_settings
+from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, UnknownFeedError
-from crawler.lock import ServiceLock
-from crawler.runner import FeedRunner, get_reactor, install_asyncio_reactor
-from crawler.store import Store, utcnow
+from crawler.store.lock import ServiceLock
+from crawler.store.store import Store, utcnow
 
 log = logging.getLogger("crawler.service")
 

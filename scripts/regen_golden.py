@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.article import Article, ParseHints, SiteRules  # noqa: E402
-from crawler.parser import parse_article  # noqa: E402
+from crawler.extract.parser import parse_article  # noqa: E402
 
 PAGES = ROOT / "tests" / "pages"
 

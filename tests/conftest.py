@@ -61,7 +61,7 @@ def pg_url(pg_database: str) -> Iterator[str]:
     """The session's PostgreSQL database, emptied before each test."""
     from sqlalchemy import create_engine
 
-    from crawler.models import Base
+    from crawler.store.models import Base
 
     engine = create_engine(pg_database)
     Base.metadata.drop_all(engine)

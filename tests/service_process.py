@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from sqlalchemy import func, select
 
-from crawler.models import CrawlRun
-from crawler.store import Store
+from crawler.store.models import CrawlRun
+from crawler.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from crawler.article import ParseHints
-from crawler.boilerplate import SiteBoilerplate, is_boilerplate
-from crawler.models import Article, SiteParagraph
-from crawler.parser import parse_article
-from crawler.pipelines import hints_for
-from crawler.saving import SaveResult
-from crawler.store import Store
+from crawler.crawl.pipeline import hints_for
+from crawler.extract.parser import parse_article
+from crawler.store.boilerplate import SiteBoilerplate, is_boilerplate
+from crawler.store.models import Article, SiteParagraph
+from crawler.store.saving import SaveResult
+from crawler.store.store import Store
 from crawler.textnorm import paragraph_key
 from crawler.urls import site_of
 

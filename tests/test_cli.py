@@ -16,8 +16,8 @@ import pytest
 
 from crawler.article import Article as Parsed
 from crawler.cli import main
-from crawler.queries import EXPORT_KEYS
-from crawler.store import RunCounts, Store
+from crawler.store.queries import EXPORT_KEYS
+from crawler.store.store import RunCounts, Store
 
 SETTINGS = """
 [database]

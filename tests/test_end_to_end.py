@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from crawler.models import Article, ArticleFeed, ArticleTag, ArticleUrl, ArticleVersion
-from crawler.store import Store
+from crawler.store.models import Article, ArticleFeed, ArticleTag, ArticleUrl, ArticleVersion
+from crawler.store.store import Store
 from crawler.textnorm import normalize_text
 from crawler.urls import normalize_url, url_key
 from tests.newssites import ExpectedArticle, FixtureNetwork

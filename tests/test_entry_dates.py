@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from crawler.article import ParseHints
-from crawler.parser import parse_article
-from crawler.spiders.discovery import Candidate, discover_feed, discover_sitemap
+from crawler.extract.discovery import Candidate, discover_feed, discover_sitemap
+from crawler.extract.parser import parse_article
 
 SITEMAP = """<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"

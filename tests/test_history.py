@@ -18,10 +18,10 @@ from sqlalchemy import update
 from crawler.article import Article as Parsed
 from crawler.cli import main
 from crawler.dedup import _VOLATILE, content_hash, content_text
-from crawler.history import diff_versions, load_versions, render_diff, version_infos
-from crawler.models import Article
-from crawler.queries import ArticleFilter, query_articles
-from crawler.store import Store
+from crawler.store.history import diff_versions, load_versions, render_diff, version_infos
+from crawler.store.models import Article
+from crawler.store.queries import ArticleFilter, query_articles
+from crawler.store.store import Store
 from crawler.textnorm import normalize_text
 
 T0 = datetime(2024, 6, 10, 7, 0, tzinfo=UTC)

@@ -26,10 +26,10 @@ from scrapy.http import Request
 from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
-from crawler.models import Article, ArticleUrl
-from crawler.spiders.discovery import DiscoveryError, discover_feed
-from crawler.spiders.feed import MAX_CHILD_SITEMAPS, describe_failure, is_transient, looks_binary
-from crawler.store import Store
+from crawler.crawl.spider import MAX_CHILD_SITEMAPS, describe_failure, is_transient, looks_binary
+from crawler.extract.discovery import DiscoveryError, discover_feed
+from crawler.store.models import Article, ArticleUrl
+from crawler.store.store import Store
 from crawler.urls import normalize_url, url_key
 from tests.hostilesite import (
     GOOD_TITLE,
@@ -53,7 +53,7 @@ CRAWL = {
     "retries": 0,
     "max_page_bytes": MAX_PAGE_BYTES,
 }
-REDIRECT_MAX_TIMES = 10  # crawler.runner.scrapy_settings
+REDIRECT_MAX_TIMES = 10  # crawler.crawl.runner.scrapy_settings
 ARTICLE_FEEDS = ("hostile-listing", "hostile-rss")
 BROKEN_FEEDS = (
     "good-rss",

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from crawler.article import Article, ParseHints, SiteRules
-from crawler.body import clean_paragraphs
-from crawler.parser import decode_html, parse_article
+from crawler.extract.body import clean_paragraphs
+from crawler.extract.parser import decode_html, parse_article
 from crawler.textnorm import normalize_text, paragraph_key
 
 PAGES = Path(__file__).parent / "pages"

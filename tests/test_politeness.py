@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.politeness import HostGuard
+from crawler.crawl.politeness import HostGuard
 from tests.newssites import FixtureSite
 from tests.test_end_to_end import crawl, write_settings
 

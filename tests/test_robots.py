@@ -7,8 +7,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crawler.robots import RobotsCache
-from crawler.store import Store
+from crawler.crawl.robots import RobotsCache
+from crawler.store.store import Store
 from tests.test_end_to_end import crawl, write_settings
 from tests.test_politeness import CLOCK_SLACK, start_gaps
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from crawler import queries
 from crawler.article import Article as Parsed
 from crawler.cli import main
-from crawler.models import Article
-from crawler.queries import ArticleFilter, query_articles
-from crawler.search import MAX_UNITS, fts5_match, parse_query, search
-from crawler.store import Store
+from crawler.store import queries
+from crawler.store.models import Article
+from crawler.store.queries import ArticleFilter, query_articles
+from crawler.store.search import MAX_UNITS, fts5_match, parse_query, search
+from crawler.store.store import Store
 
 T0 = datetime(2024, 5, 20, 9, 0, tzinfo=UTC)
 
@@ -270,7 +270,7 @@ def test_sqlite_ranks_only_the_newest_matches_of_a_very_common_query(
         # "strike" is in three articles; "harbour" (stored first) ranks best with it in its
         # title. With a window of two, only the two newest matches are ranked.
         assert [names[i] for i, _ in _search(s, "strike")] == ["harbour", "many", "once"]
-        monkeypatch.setattr("crawler.search.SQLITE_RANK_WINDOW", 2)
+        monkeypatch.setattr("crawler.store.search.SQLITE_RANK_WINDOW", 2)
         assert sorted(names[i] for i, _ in _search(s, "strike")) == ["many", "once"]
         # A query with fewer matches than the window is ranked over all of them.
         assert [names[i] for i, _ in _search(s, "valmera")] == ["harbour"]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from crawler.models import ArticleFeed, CrawlRun
-from crawler.store import Store
+from crawler.store.models import ArticleFeed, CrawlRun
+from crawler.store.store import Store
 from tests.newssites import FixtureNetwork
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from crawler.models import Article, ArticleUrl, CrawlRun, FeedState
-from crawler.store import Store
+from crawler.store.models import Article, ArticleUrl, CrawlRun, FeedState
+from crawler.store.store import Store
 from tests.newssites import FixtureNetwork
 from tests.service_process import (
     ROOT,

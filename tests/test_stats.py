@@ -10,8 +10,8 @@ import pytest
 
 from crawler.article import Article as Parsed
 from crawler.cli import main
-from crawler.stats import Count, article_counts, render_chart, total_articles
-from crawler.store import Store
+from crawler.store.stats import Count, article_counts, render_chart, total_articles
+from crawler.store.store import Store
 
 T0 = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
 

@@ -10,9 +10,22 @@ import pytest
 from sqlalchemy import func, select, text
 
 from crawler.article import Article as Parsed
-from crawler.models import Article, ArticleFeed, ArticleTag, ArticleUrl, ArticleVersion, CrawlRun
-from crawler.queries import ArticleFilter, feed_status, find_article, iter_export, query_articles
-from crawler.store import RunCounts, Store
+from crawler.store.models import (
+    Article,
+    ArticleFeed,
+    ArticleTag,
+    ArticleUrl,
+    ArticleVersion,
+    CrawlRun,
+)
+from crawler.store.queries import (
+    ArticleFilter,
+    feed_status,
+    find_article,
+    iter_export,
+    query_articles,
+)
+from crawler.store.store import RunCounts, Store
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -222,7 +235,7 @@ def test_sqlite_is_in_wal_mode(tmp_path) -> None:
 def test_a_batch_is_one_transaction_where_a_bad_article_spoils_only_itself(store: Store) -> None:
     from crawler.errors import StoreError
     from crawler.fingerprint import fingerprint_of
-    from crawler.saving import SaveRequest
+    from crawler.store.saving import SaveRequest
 
     def request(article: Parsed, like: Parsed | None = None) -> SaveRequest:
         return SaveRequest(article, fingerprint_of(like or article), "a", ("local",), (), T0)

@@ -19,19 +19,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from crawler import queries
 from crawler.article import Article as Parsed
 from crawler.cli import main
-from crawler.models import Article, ArticleSignature, LshBand
-from crawler.queries import ArticleFilter, query_articles
-from crawler.store import Store
-from crawler.syndication import (
-    BANDS,
-    WINDOW,
-    confirm,
-    shares_story,
-    signature_of,
-)
+from crawler.minhash import BANDS, confirm, shares_story, signature_of
+from crawler.store import queries
+from crawler.store.clusters import WINDOW
+from crawler.store.models import Article, ArticleSignature, LshBand
+from crawler.store.queries import ArticleFilter, query_articles
+from crawler.store.store import Store
 
 T0 = datetime(2024, 3, 4, 6, 0, tzinfo=UTC)
 
@@ -332,7 +327,7 @@ def test_concurrent_saves_of_copies_end_in_one_cluster(store: Store) -> None:
 
 def test_signatures_agree_across_processes() -> None:
     code = (
-        "import sys; from crawler.syndication import signature_of; "
+        "import sys; from crawler.minhash import signature_of; "
         "sys.stdout.write(signature_of(sys.stdin.read()).to_bytes().hex())"
     )
     out = subprocess.run(
@@ -459,7 +454,7 @@ def test_signatures_are_datasketchs_plain_minhash_of_the_word_3_shingles() -> No
     import numpy as np
     from datasketch import MinHash
 
-    from crawler.syndication import NUM_PERM, SCHEME, SEED, signature_of, words_of
+    from crawler.minhash import NUM_PERM, SCHEME, SEED, signature_of, words_of
 
     body = " ".join(f"Word{i % 37} ünïcode-{i % 11}, and more {i}." for i in range(120))
     words = words_of(body)

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import select
 
 from crawler.config import load_settings
-from crawler.models import Article, ArticleFeed, ArticleTag
-from crawler.pipelines import ArticleWorkers, save_request
-from crawler.politeness import HostGuard
-from crawler.saving import SaveResult
-from crawler.spiders.discovery import Candidate
-from crawler.spiders.feed import ArticlePage, FeedRun
-from crawler.store import Store
+from crawler.crawl.pipeline import ArticleWorkers, save_request
+from crawler.crawl.politeness import HostGuard
+from crawler.crawl.spider import ArticlePage, FeedRun
+from crawler.extract.discovery import Candidate
+from crawler.store.models import Article, ArticleFeed, ArticleTag
+from crawler.store.saving import SaveResult
+from crawler.store.store import Store
 
 PAGES = Path(__file__).parent / "pages"
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -148,7 +148,7 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
     import os
     import signal
 
-    from crawler.writer import WriterCrashed
+    from crawler.crawl.writer import WriterCrashed
 
     run = make_run(tmp_path, "crash")
     workers = ArticleWorkers(processes=2, pool_after=1)

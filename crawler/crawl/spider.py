@@ -29,10 +29,10 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 
 from crawler.config import FeedConfig, ListingFeed, Settings, SitemapFeed
+from crawler.crawl.politeness import HostGuard
+from crawler.crawl.robots import RobotsCache
 from crawler.dedup import body_hash
-from crawler.politeness import HostGuard
-from crawler.robots import RobotsCache
-from crawler.spiders.discovery import (
+from crawler.extract.discovery import (
     Candidate,
     Discovery,
     DiscoveryError,
@@ -40,7 +40,7 @@ from crawler.spiders.discovery import (
     discover_listing,
     discover_sitemap,
 )
-from crawler.store import PageValidators, RunCounts, Store, utcnow
+from crawler.store.store import PageValidators, RunCounts, Store, utcnow
 from crawler.urls import url_key
 
 log = logging.getLogger("crawler.feed")
@@ -60,7 +60,7 @@ class FeedRun:
     settings: Settings
     store: Store
     host_guard: HostGuard
-    robots: RobotsCache | None = None  # robots.txt shared across crawls (crawler.robots)
+    robots: RobotsCache | None = None  # robots.txt shared across crawls (crawler.crawl.robots)
     counts: RunCounts = field(default_factory=RunCounts)
     started_at: datetime = field(default_factory=utcnow)
     failure: str | None = None  # set when the feed itself could not be read

@@ -1,6 +1,6 @@
 """Boilerplate learned per site: the paragraphs that many articles of one site carry.
 
-The generic rules of :mod:`crawler.body` drop chrome that reads like chrome anywhere
+The generic rules of :mod:`crawler.extract.body` drop chrome that reads like chrome anywhere
 ("Share", "© 2022 …", "Sign up for our newsletter"). What they cannot know is a site's own
 furniture: "Follow us on Mastodon", "Read more: the Ledger's election guide", a standard
 disclaimer, a line with the site's name. That is learned while the site is crawled. The
@@ -54,7 +54,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from crawler.models import ArticleVersion, SiteParagraph, SiteParagraphStats
+from crawler.store.models import ArticleVersion, SiteParagraph, SiteParagraphStats
 from crawler.textnorm import paragraph_key
 
 __all__ = [

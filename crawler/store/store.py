@@ -2,7 +2,7 @@
 
 One :class:`Store` per process. Every method opens its own short transaction, so the store
 is safe to call from worker threads (the pipeline parses and saves off the event loop).
-Saving articles is :mod:`crawler.saving`, which :class:`Store` takes in as a mixin.
+Saving articles is :mod:`crawler.store.saving`, which :class:`Store` takes in as a mixin.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.boilerplate import SiteBoilerplate
 from crawler.errors import StoreError
-from crawler.models import Base, CrawlRun, FeedState, PageState, RobotsTxt
-from crawler.saving import ArticleSaving, SaveOutcome, first_line
-from crawler.search import install_search
-from crawler.syndication import install_clusters
+from crawler.store.boilerplate import SiteBoilerplate
+from crawler.store.clusters import install_clusters
+from crawler.store.models import Base, CrawlRun, FeedState, PageState, RobotsTxt
+from crawler.store.saving import ArticleSaving, SaveOutcome, first_line
+from crawler.store.search import install_search
 from crawler.urls import url_key
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ Published: a site rule's selector → JSON-LD ``datePublished`` → meta tags
 → ``<time datetime>`` marked as publication (or the first one inside the article) → the
 feed or sitemap date from the hints (a date-only entry gives way to a time of that day
 written on the page) → a date written near the headline or in the byline → htmldate.
-Each candidate goes through :mod:`crawler.dates`, so junk (``0001-01-01``, month 29, far
+Each candidate goes through :mod:`crawler.extract.dates`, so junk (``0001-01-01``, month 29, far
 future) falls through to the next source instead of failing.
 
 The visible-text search looks at date/byline-classed elements after the headline first,
@@ -24,7 +24,7 @@ from htmldate import find_date
 from lxml import etree
 
 from crawler.article import ParseHints, SiteRules
-from crawler.dates import (
+from crawler.extract.dates import (
     ParsedDate,
     find_visible_date,
     is_plausible,
@@ -32,7 +32,7 @@ from crawler.dates import (
     precision_of,
     zone,
 )
-from crawler.extract_meta import (
+from crawler.extract.meta import (
     ARTICLE_TYPES,
     PageMeta,
     as_text,

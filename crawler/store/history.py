@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.dedup import content_hash
-from crawler.models import Article, ArticleVersion
+from crawler.store.models import Article, ArticleVersion
 
 CONTEXT_WORDS = 8
 _PARAGRAPH = "\n\n"  # the token that stands for a paragraph break

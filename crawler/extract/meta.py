@@ -1,7 +1,7 @@
 """Metadata of a parsed page: meta tags, JSON-LD, microdata, bylines, tag links, lead image.
 
 Everything here reads the one lxml tree the parser built and never changes it. The parser
-(:mod:`crawler.parser`) decides the order in which these sources win (DESIGN.md's
+(:mod:`crawler.extract.parser`) decides the order in which these sources win (DESIGN.md's
 precedence table); this module only finds and cleans candidate values.
 
 JSON-LD comes from extruct's ``JsonLdExtractor``, called once per ``<script>`` element so

@@ -8,8 +8,8 @@ Approach
    (``bare_extraction`` accepts a tree; it gets a pruned copy) and, only when nothing else
    dated the page, htmldate (which copies the tree itself).
 2. Apply the site's ``remove`` selectors, collect every metadata source
-   (:mod:`crawler.extract_meta`), extract and clean the body (:mod:`crawler.body`), date
-   the page (:mod:`crawler.page_dates`, :mod:`crawler.dates`).
+   (:mod:`crawler.extract.meta`), extract and clean the body (:mod:`crawler.extract.body`), date
+   the page (:mod:`crawler.extract.page_dates`, :mod:`crawler.extract.dates`).
 3. Reject pages that are not articles (see ``_not_an_article``): live blogs
    (``LiveBlogPosting``: the shell changes on every fetch and is never a finished article),
    author/profile pages, collection/listing pages and index pages made of many headline
@@ -40,8 +40,13 @@ from lxml import etree
 from trafilatura.metadata import extract_title
 
 from crawler.article import Article, ParseHints, SiteRules
-from crawler.body import clean_paragraphs, paragraphs_of, run_trafilatura, split_article_body
-from crawler.extract_meta import (
+from crawler.extract.body import (
+    clean_paragraphs,
+    paragraphs_of,
+    run_trafilatura,
+    split_article_body,
+)
+from crawler.extract.meta import (
     ARTICLE_TYPES,
     LISTING_TYPES,
     PageMeta,
@@ -63,7 +68,7 @@ from crawler.extract_meta import (
     split_tags,
     text_of,
 )
-from crawler.page_dates import PUBLISHED_META, modified_date, published_date
+from crawler.extract.page_dates import PUBLISHED_META, modified_date, published_date
 from crawler.textnorm import paragraph_key
 from crawler.urls import normalize_url
 
@@ -267,7 +272,7 @@ def _drop_boilerplate(
     """The paragraphs that are not the site's learned chrome, and the keys of all of them.
 
     The keys are taken before the removal, so the store keeps counting a boilerplate
-    paragraph on every page that carries it (see :mod:`crawler.boilerplate`).
+    paragraph on every page that carries it (see :mod:`crawler.store.boilerplate`).
     """
     keys = tuple(paragraph_key(p) for p in paragraphs)
     return [p for p, key in zip(paragraphs, keys, strict=True) if key not in boilerplate], keys

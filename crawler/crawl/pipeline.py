@@ -6,7 +6,7 @@ starts a pool of worker processes, one per CPU, and parses there from then on; a
 run (a few new articles) never pays for starting the pool. The parser is pure and its
 inputs and result pickle, so a worker needs nothing else; it also computes the article's
 fingerprint (content hash, MinHash signature), which depends on the article alone. Saves
-go through one batching writer per database (:mod:`crawler.writer`): in a thread at
+go through one batching writer per database (:mod:`crawler.crawl.writer`): in a thread at
 first, in a writer process of its own once the parser processes run. The reactor keeps
 downloading meanwhile.
 """
@@ -28,14 +28,14 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.article import Article, ParseHints
+from crawler.crawl.spider import ArticlePage, FeedRun
+from crawler.crawl.writer import BatchWriter, WriterCrashed, open_in_writer_process
 from crawler.errors import StoreError
+from crawler.extract.parser import parse_article
 from crawler.fingerprint import Fingerprint, fingerprint_of
-from crawler.parser import parse_article
-from crawler.saving import SaveRequest, SaveResult
-from crawler.spiders.feed import ArticlePage, FeedRun
-from crawler.store import Store
+from crawler.store.saving import SaveRequest, SaveResult
+from crawler.store.store import Store
 from crawler.urls import site_of
-from crawler.writer import BatchWriter, WriterCrashed, open_in_writer_process
 
 log = logging.getLogger("crawler.pipeline")
 
@@ -150,7 +150,7 @@ class ParserCrashed(Exception):
 
 class ArticleWorkers:
     """Where one runner's articles are parsed (threads, then processes) and saved (one
-    writer thread). Created once per :class:`~crawler.runner.FeedRunner`; :meth:`close`
+    writer thread). Created once per :class:`~crawler.crawl.runner.FeedRunner`; :meth:`close`
     on stop."""
 
     def __init__(self, processes: int | None = None, pool_after: int = POOL_AFTER_PAGES) -> None:
@@ -192,7 +192,7 @@ class ArticleWorkers:
         return self._batch_writers.get(id(store))
 
     async def save(self, store: Store, request: SaveRequest) -> SaveResult:
-        """Store one article through the store's batch writer (see crawler.writer)."""
+        """Store one article through the store's batch writer (see crawler.crawl.writer)."""
         writer = self._batch_writers.get(id(store))
         if writer is None:
             writer = self._batch_writers[id(store)] = BatchWriter(store, self._writer)
@@ -269,7 +269,7 @@ class ArticleWorkers:
     @staticmethod
     def _context() -> Any:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler.pipelines"])
+        context.set_forkserver_preload(["crawler.crawl.pipeline"])
         return context
 
     def _mark_ready(self, pool: ProcessPoolExecutor, warmed: list[Future[int]]) -> None:

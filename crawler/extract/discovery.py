@@ -23,7 +23,7 @@ import feedparser
 from lxml import etree
 from parsel import Selector
 
-from crawler.dates import parse_date
+from crawler.extract.dates import parse_date
 from crawler.urls import is_same_site, normalize_url
 
 

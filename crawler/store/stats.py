@@ -13,8 +13,8 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, String, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from crawler.models import Article, ArticleFeed, ArticleTag
-from crawler.syndication import published_when
+from crawler.store.clusters import published_when
+from crawler.store.models import Article, ArticleFeed, ArticleTag
 
 Dimension = Literal["day", "tag", "site", "feed"]
 DIMENSIONS: tuple[Dimension, ...] = ("day", "tag", "site", "feed")

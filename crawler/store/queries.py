@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Select, func, nulls_last, select
 from sqlalchemy.orm import Session
 
-from crawler.models import Article, ArticleFeed, ArticleTag, ArticleUrl, CrawlRun, FeedState
-from crawler.search import SearchQuery, parse_query, ranked_matches, top_matches
-from crawler.syndication import cluster_key, copies_of
+from crawler.store.clusters import cluster_key, copies_of
+from crawler.store.models import Article, ArticleFeed, ArticleTag, ArticleUrl, CrawlRun, FeedState
+from crawler.store.search import SearchQuery, parse_query, ranked_matches, top_matches
 from crawler.urls import normalize_url, url_key
 
 EXPORT_KEYS = (
@@ -53,7 +53,7 @@ class ArticleFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int | None = 50
-    search: str | None = None  # full-text, most relevant first (see crawler.search)
+    search: str | None = None  # full-text, most relevant first (see crawler.store.search)
     edited: bool = False  # only articles with more than one version
     collapse: bool = False  # one row per cluster of near-copies: the one that sorts first
 

@@ -8,7 +8,7 @@ sleep in steps of up to 100 ms; PostgreSQL would serialise them on the clusterin
 
 While the writer stores one batch, the next one gathers (a small one waits up to
 ``LINGER`` for company); it is stored in one transaction
-(:meth:`~crawler.saving.ArticleSaving.save_articles`, which falls back to a savepoint per
+(:meth:`~crawler.store.saving.ArticleSaving.save_articles`, which falls back to a savepoint per
 article only when one of them fails), so under load one commit serves many articles.
 """
 
@@ -23,10 +23,10 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.errors import StoreError
-from crawler.saving import SavedBatch, SaveRequest, SaveResult
-from crawler.store import Store, create_db_engine
+from crawler.store.saving import SavedBatch, SaveRequest, SaveResult
+from crawler.store.store import Store, create_db_engine
 
-log = logging.getLogger("crawler.writer")
+log = logging.getLogger("crawler.crawl.writer")
 
 MAX_BATCH = 64  # articles per transaction: bounds what a failed commit has to report
 # A batch smaller than this waits up to LINGER seconds for company: a save costs about a
@@ -58,7 +58,7 @@ _process_store: Store | None = None
 
 
 def open_in_writer_process(url: str) -> None:
-    from crawler.pipelines import exit_with_owner_process
+    from crawler.crawl.pipeline import exit_with_owner_process
 
     exit_with_owner_process()
     global _process_store

@@ -17,7 +17,7 @@ headline, paragraphs repeated later in a metadata block, and short paragraphs wh
 run inside a longer one (pull quotes without markup). A copyright line or a comment prompt
 near the end closes the article: whatever follows it is page furniture. The paragraphs the
 site repeats on many pages are the parser's to drop (``ParseHints.boilerplate``, learned by
-:mod:`crawler.boilerplate`).
+:mod:`crawler.store.boilerplate`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from typing import Any
 import trafilatura
 from lxml import etree
 
-from crawler.dates import find_visible_date
-from crawler.extract_meta import clean, photo_box, text_of
+from crawler.extract.dates import find_visible_date
+from crawler.extract.meta import clean, photo_box, text_of
 from crawler.textnorm import normalize_text, paragraph_key
 
 # Words in class/id names of blocks that are never article text. Names are split into words

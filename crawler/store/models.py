@@ -79,7 +79,7 @@ class Article(Base):
     last_seen_at: Mapped[datetime]
     last_fetched_at: Mapped[datetime]
     version_count: Mapped[int] = mapped_column(Integer, default=1)
-    # Near-copies of one story share a cluster: the smallest member id (see crawler.syndication).
+    # Near-copies of one story share a cluster: the smallest member id (see crawler.store.clusters).
     # NULL only in rows written before clusters existed; readers use coalesce(cluster_id, id).
     cluster_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
@@ -171,7 +171,8 @@ class ArticleTag(Base):
 
 class SiteParagraph(Base):
     """In how many articles of a site a body paragraph occurred: chrome recurs (see
-    crawler.boilerplate). ``first_article_seq`` is the site's article count when it first did."""
+    crawler.store.boilerplate). ``first_article_seq`` is the site's article count when it
+    first did."""
 
     __tablename__ = "site_paragraphs"
     __table_args__ = (Index("ix_site_paragraphs_site_count", "site", "article_count"),)

@@ -1,6 +1,6 @@
 """Saving articles: once per URL and content, as versions, clustered, in batches.
 
-:class:`ArticleSaving` is the article half of :class:`~crawler.store.Store` (a mixin: it
+:class:`ArticleSaving` is the article half of :class:`~crawler.store.store.Store` (a mixin: it
 uses the store's sessions). Uniqueness lives in constraints (``article_urls.url_key``, the
 composite keys of feeds and tags), so concurrent writers — another process here, or crawl
 workers on other machines against PostgreSQL — stay correct: a lost race is an
@@ -24,12 +24,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.article import Article as ParsedArticle
-from crawler.boilerplate import SiteBoilerplate, record_paragraphs, without_boilerplate
 from crawler.dedup import content_hash
 from crawler.errors import StoreError
 from crawler.fingerprint import Fingerprint, fingerprint_of
-from crawler.models import Article, ArticleFeed, ArticleTag, ArticleUrl, ArticleVersion, Base
-from crawler.syndication import cluster_article, lock_clusters
+from crawler.store.boilerplate import SiteBoilerplate, record_paragraphs, without_boilerplate
+from crawler.store.clusters import cluster_article, lock_clusters
+from crawler.store.models import Article, ArticleFeed, ArticleTag, ArticleUrl, ArticleVersion, Base
 from crawler.urls import site_of, url_key
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class KnownUrl:
 
 class ArticleSaving:
     """Saving and linking articles; needs the store's sessions, dialect and boilerplate
-    cache (see :class:`~crawler.store.Store`)."""
+    cache (see :class:`~crawler.store.store.Store`)."""
 
     dialect: str
     _boilerplate: SiteBoilerplate
@@ -87,7 +87,7 @@ class ArticleSaving:
         raise NotImplementedError
 
     def boilerplate_keys(self, site: str) -> frozenset[str]:
-        """The paragraph keys learned as ``site``'s chrome (see :mod:`crawler.boilerplate`)."""
+        """The paragraph keys learned as ``site``'s chrome (:mod:`crawler.store.boilerplate`)."""
         return self._boilerplate.keys(site)
 
     def known_urls(self, keys: Iterable[str]) -> dict[str, KnownUrl]:
@@ -265,7 +265,7 @@ class ArticleSaving:
             outcome = "unchanged"
 
         if outcome in ("new", "version"):
-            lock_clusters(session)  # before the first write; see crawler.syndication
+            lock_clusters(session)  # before the first write; see crawler.store.clusters
         link_urls: list[str] = all_urls
         if article is None:
             article = _new_article(parsed, digest, fetched_at)

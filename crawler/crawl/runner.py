@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from crawler.config import FeedConfig, Settings
-from crawler.politeness import HostGuard
-from crawler.robots import RobotsCache
-from crawler.store import RunCounts, Store
+from crawler.crawl.politeness import HostGuard
+from crawler.crawl.robots import RobotsCache
+from crawler.store.store import RunCounts, Store
 
-log = logging.getLogger("crawler.runner")
+log = logging.getLogger("crawler.crawl.runner")
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
@@ -76,17 +76,17 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "RETRY_TIMES": crawl.retries,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-            "crawler.politeness.BackoffRetryMiddleware": 550,
-            "crawler.politeness.HostGuardMiddleware": 1000,
+            "crawler.crawl.politeness.BackoffRetryMiddleware": 550,
+            "crawler.crawl.politeness.HostGuardMiddleware": 1000,
             # robots.txt once per host for every crawl of the process (and across restarts)
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-            "crawler.robots.SharedRobotsTxtMiddleware": 100,
+            "crawler.crawl.robots.SharedRobotsTxtMiddleware": 100,
         },
         "REDIRECT_MAX_TIMES": 10,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_ENABLED": False,
-        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+        "ITEM_PIPELINES": {"crawler.crawl.pipeline.StorePipeline": 300},
         # Spider callbacks do small synchronous reads; more items in flight buys nothing.
         "CONCURRENT_ITEMS": 16,
         "HTTPERROR_ALLOWED_CODES": [],
@@ -129,7 +129,7 @@ class FeedRunner:
     def __init__(self, settings: Settings, store: Store) -> None:
         from scrapy.crawler import AsyncCrawlerRunner
 
-        from crawler.pipelines import ArticleWorkers
+        from crawler.crawl.pipeline import ArticleWorkers
 
         self.settings = settings
         self.store = store
@@ -158,7 +158,7 @@ class FeedRunner:
         feed: FeedConfig,
         next_run_at: Callable[[], datetime | None] | None = None,
     ) -> FeedOutcome:
-        from crawler.spiders.feed import FeedRun, FeedSpider
+        from crawler.crawl.spider import FeedRun, FeedSpider
 
         run = FeedRun(
             feed=feed,

@@ -23,7 +23,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 
-log = logging.getLogger("crawler.politeness")
+log = logging.getLogger("crawler.crawl.politeness")
 
 _SLOT_KEY = "newsmon_host_slot"
 _NOT_BEFORE_KEY = "newsmon_not_before"

@@ -31,9 +31,9 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 
-from crawler.store import Store
+from crawler.store.store import Store
 
-log = logging.getLogger("crawler.robots")
+log = logging.getLogger("crawler.crawl.robots")
 
 
 class RobotsCache:
