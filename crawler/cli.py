@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crawler.config import Settings, load_settings, parse_duration, resolve_settings_path
-from crawler.errors import NewsmonError, SettingsError, UnknownFeedError
+from crawler.errors import NewsmonError, SettingsError, UsageError
 from crawler.logs import configure_logging
 
 EXAMPLES = {
@@ -162,10 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"newsmon: {problem}", file=sys.stderr)
         return 2
-    except UnknownFeedError as exc:
+    except UsageError as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
         return 2
-    except (NewsmonError, ValueError) as exc:
+    except NewsmonError as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `newsmon export | head` is fine
@@ -418,7 +418,7 @@ def cmd_history(settings: Settings, args: argparse.Namespace, path: Path) -> int
     old, new = args.diff or (first, latest)
     for number in (old, new):
         if number not in by_number:
-            raise ValueError(
+            raise UsageError(
                 f"article {article_id} has versions {first} to {latest}, not {number}:"
                 " pick two of them for --diff"
             )
@@ -504,7 +504,7 @@ def parse_when(value: str | None, option: str) -> datetime | None:
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(
+        raise UsageError(
             f"{option} {value!r}: expected a date (2022-11-01), an ISO 8601 time"
             " or an age (24h, 7d)"
         ) from None

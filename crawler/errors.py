@@ -1,14 +1,22 @@
 """The exception tree of newsmon.
 
-    NewsmonError                 base of everything we raise on purpose
-    ├── SettingsError            settings.toml is missing, unreadable or invalid;
-    │                            ``problems`` lists every finding, one line each
-    ├── StoreError               the database cannot be opened or written
-    │   └── ServiceLockedError   another service already runs against this database
-    └── UnknownFeedError         a command named a feed that settings.toml does not define
+    NewsmonError                  base of everything we raise on purpose
+    ├── SettingsError             settings.toml is missing, unreadable or invalid;
+    │                             ``problems`` lists every finding, one line each
+    ├── UsageError                a command-line value is invalid (exit 2)
+    │   └── UnknownFeedError      a command named a feed that settings.toml does not define
+    ├── StoreError                the database cannot be opened or written
+    │   ├── ServiceLockedError    another service already runs against this database
+    │   └── SchemaOutdatedError   the database's schema is older than this newsmon
+    ├── DiscoveryError            a page is not a usable listing, feed or sitemap
+    └── WorkerCrashed             a worker process died; the page is worth another try
+        ├── ParserCrashed         ... a parser process
+        └── WriterCrashed         ... the writer process
 
-The CLI turns each of these into a one-line message and an exit code (2 for settings,
-1 for the rest); nothing else is expected to escape to the user.
+The CLI turns each of these into a one-line message and an exit code (2 for settings
+and usage errors, 1 for the rest); nothing else is expected to escape to the user. Inside a
+crawl, DiscoveryError and WorkerCrashed are recorded as the run's problems, never raised to
+the scheduler.
 """
 
 from __future__ import annotations
@@ -27,6 +35,14 @@ class SettingsError(NewsmonError):
         super().__init__("\n".join(problems) if problems else f"{path}: invalid settings")
 
 
+class UsageError(NewsmonError):
+    """A value given on the command line cannot be used; the message says how to fix it."""
+
+
+class UnknownFeedError(UsageError):
+    """A feed name given on the command line is not in settings.toml."""
+
+
 class StoreError(NewsmonError):
     """The database cannot be opened or written."""
 
@@ -35,5 +51,22 @@ class ServiceLockedError(StoreError):
     """Another ``newsmon run`` already holds this database."""
 
 
-class UnknownFeedError(NewsmonError):
-    """A feed name given on the command line is not in settings.toml."""
+class SchemaOutdatedError(StoreError):
+    """The database was made by an older newsmon: ``newsmon db upgrade`` brings it up."""
+
+
+class DiscoveryError(NewsmonError):
+    """The page is not a usable listing, feed or sitemap (the message says why)."""
+
+
+class WorkerCrashed(NewsmonError):
+    """A worker process died while it held a page: the page was not stored, and a later
+    run should fetch it again."""
+
+
+class ParserCrashed(WorkerCrashed):
+    """A parser worker process died."""
+
+
+class WriterCrashed(WorkerCrashed):
+    """The writer process died."""

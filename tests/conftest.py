@@ -1,6 +1,6 @@
 """Shared fixtures: databases (SQLite file, real PostgreSQL), the fixture news network.
 
-PostgreSQL and Redis tests skip with the reason when the server is absent; with
+PostgreSQL tests skip with the reason when the server is absent; with
 NEWSMON_REQUIRE_SERVICES=1 (as .ci/run sets) they fail instead, so CI cannot go green by
 skipping them.
 """
@@ -18,7 +18,6 @@ from tests.newssites import news_network  # noqa: F401  (a fixture, used by name
 PG_ADMIN_URL = os.environ.get(
     "NEWSMON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("NEWSMON_TEST_REDIS", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("NEWSMON_REQUIRE_SERVICES") == "1"
 
 
@@ -75,17 +74,3 @@ def db_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/news.db"
     return str(request.getfixturevalue("pg_url"))
-
-
-@pytest.fixture
-def redis_url() -> str:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except Exception as exc:
-        _unavailable(f"Redis at {REDIS_URL}", str(exc).splitlines()[0])
-    finally:
-        client.close()
-    return REDIS_URL

@@ -113,7 +113,7 @@ def test_query_since_and_csv(settings_path: Path, capsys) -> None:
 
 def test_query_bad_date_is_a_one_line_error(settings_path: Path, capsys) -> None:
     code, _, err = run_cli(capsys, "query", "--settings", str(settings_path), "--since", "soon")
-    assert code == 1
+    assert code == 2  # a usage error
     assert err.strip().startswith("newsmon: --since 'soon'") and len(err.strip().splitlines()) == 1
 
 

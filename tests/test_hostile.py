@@ -27,7 +27,8 @@ from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
 from crawler.crawl.spider import MAX_CHILD_SITEMAPS, describe_failure, is_transient, looks_binary
-from crawler.extract.discovery import DiscoveryError, discover_feed
+from crawler.errors import DiscoveryError
+from crawler.extract.discovery import discover_feed
 from crawler.store.models import Article, ArticleUrl
 from crawler.store.store import Store
 from crawler.urls import normalize_url, url_key

@@ -140,7 +140,7 @@ def test_stats_command_text_and_json(settings_path: Path, capsys) -> None:
 
 
 def test_stats_errors_are_one_line(settings_path: Path, capsys) -> None:
-    assert main(["stats", "--settings", str(settings_path), "--since", "last week"]) == 1
+    assert main(["stats", "--settings", str(settings_path), "--since", "last week"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("newsmon: --since 'last week'") and len(err.splitlines()) == 1
     with pytest.raises(SystemExit) as exited:

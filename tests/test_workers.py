@@ -148,7 +148,7 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
     import os
     import signal
 
-    from crawler.crawl.writer import WriterCrashed
+    from crawler.errors import WriterCrashed
 
     run = make_run(tmp_path, "crash")
     workers = ArticleWorkers(processes=2, pool_after=1)

@@ -29,8 +29,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.article import Article, ParseHints
 from crawler.crawl.spider import ArticlePage, FeedRun
-from crawler.crawl.writer import BatchWriter, WriterCrashed, open_in_writer_process
-from crawler.errors import StoreError
+from crawler.crawl.writer import BatchWriter, open_in_writer_process
+from crawler.errors import ParserCrashed, StoreError, WorkerCrashed
 from crawler.extract.parser import parse_article
 from crawler.fingerprint import Fingerprint, fingerprint_of
 from crawler.store.saving import SaveRequest, SaveResult
@@ -142,10 +142,6 @@ def exit_with_owner_process() -> None:
 def _exit_with_owner(sentinel: int) -> None:
     multiprocessing.connection.wait([sentinel])
     os._exit(0)
-
-
-class ParserCrashed(Exception):
-    """A parser worker process died (a page may crash lxml); the pool is replaced."""
 
 
 class ArticleWorkers:
@@ -328,7 +324,7 @@ class StorePipeline:
                 if parsed is not None
                 else None
             )
-        except (ParserCrashed, WriterCrashed) as exc:
+        except WorkerCrashed as exc:
             # Worth another try next run: keep the feed's validators from hiding the page.
             run.transient_failures += 1
             run.problem(item.url, str(exc))

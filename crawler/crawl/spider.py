@@ -32,10 +32,10 @@ from crawler.config import FeedConfig, ListingFeed, Settings, SitemapFeed
 from crawler.crawl.politeness import HostGuard
 from crawler.crawl.robots import RobotsCache
 from crawler.dedup import body_hash
+from crawler.errors import DiscoveryError
 from crawler.extract.discovery import (
     Candidate,
     Discovery,
-    DiscoveryError,
     discover_feed,
     discover_listing,
     discover_sitemap,

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.errors import StoreError
+from crawler.errors import StoreError, WriterCrashed
 from crawler.store.saving import SavedBatch, SaveRequest, SaveResult
 from crawler.store.store import Store, create_db_engine
 
@@ -34,10 +34,6 @@ MAX_BATCH = 64  # articles per transaction: bounds what a failed commit has to r
 # 32), and articles arrive a few milliseconds apart when a crawl is busy.
 MIN_BATCH = 16
 LINGER = 0.05
-
-
-class WriterCrashed(Exception):
-    """The writer process died; what it was writing is not stored."""
 
 
 def _shareable_url(store: Store) -> str | None:

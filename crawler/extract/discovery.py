@@ -23,6 +23,7 @@ import feedparser
 from lxml import etree
 from parsel import Selector
 
+from crawler.errors import DiscoveryError
 from crawler.extract.dates import parse_date
 from crawler.urls import is_same_site, normalize_url
 
@@ -47,10 +48,6 @@ class Discovery:
     candidates: tuple[Candidate, ...]
     next_pages: tuple[str, ...] = ()  # further listing pages or child sitemaps
     total_entries: int | None = None  # set when only the newest entries were kept
-
-
-class DiscoveryError(ValueError):
-    """The page is not a usable listing, feed or sitemap (the message says why)."""
 
 
 # -- listing pages ---------------------------------------------------------------------------
