@@ -19,7 +19,7 @@ from crawler.crawl.pipeline import hints_for
 from crawler.extract.parser import parse_article
 from crawler.store.boilerplate import SiteBoilerplate, is_boilerplate
 from crawler.store.models import Article, SiteParagraph
-from crawler.store.saving import SaveResult
+from crawler.store.saves import SaveResult
 from crawler.store.store import Store
 from crawler.textnorm import paragraph_key
 from crawler.urls import site_of

@@ -235,7 +235,7 @@ def test_sqlite_is_in_wal_mode(tmp_path) -> None:
 def test_a_batch_is_one_transaction_where_a_bad_article_spoils_only_itself(store: Store) -> None:
     from crawler.errors import StoreError
     from crawler.fingerprint import fingerprint_of
-    from crawler.store.saving import SaveRequest
+    from crawler.store.saves import SaveRequest
 
     def request(article: Parsed, like: Parsed | None = None) -> SaveRequest:
         return SaveRequest(article, fingerprint_of(like or article), "a", ("local",), (), T0)

@@ -21,7 +21,7 @@ from crawler.crawl.politeness import HostGuard
 from crawler.crawl.spider import ArticlePage, FeedRun
 from crawler.extract.discovery import Candidate
 from crawler.store.models import Article, ArticleFeed, ArticleTag
-from crawler.store.saving import SaveResult
+from crawler.store.saves import SaveResult
 from crawler.store.store import Store
 
 PAGES = Path(__file__).parent / "pages"

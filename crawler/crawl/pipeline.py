@@ -33,7 +33,7 @@ from crawler.crawl.writer import BatchWriter, open_in_writer_process
 from crawler.errors import ParserCrashed, StoreError, WorkerCrashed
 from crawler.extract.parser import parse_article
 from crawler.fingerprint import Fingerprint, fingerprint_of
-from crawler.store.saving import SaveRequest, SaveResult
+from crawler.store.saves import SaveRequest, SaveResult
 from crawler.store.store import Store
 from crawler.urls import site_of
 

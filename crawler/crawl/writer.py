@@ -8,7 +8,7 @@ sleep in steps of up to 100 ms; PostgreSQL would serialise them on the clusterin
 
 While the writer stores one batch, the next one gathers (a small one waits up to
 ``LINGER`` for company); it is stored in one transaction
-(:meth:`~crawler.store.saving.ArticleSaving.save_articles`, which falls back to a savepoint per
+(:meth:`~crawler.store.saving.ArticleSaver.save_articles`, which falls back to a savepoint per
 article only when one of them fails), so under load one commit serves many articles.
 """
 
@@ -23,8 +23,9 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.errors import StoreError, WriterCrashed
-from crawler.store.saving import SavedBatch, SaveRequest, SaveResult
-from crawler.store.store import Store, create_db_engine
+from crawler.store.database import create_db_engine
+from crawler.store.saves import SavedBatch, SaveRequest, SaveResult
+from crawler.store.store import Store
 
 log = logging.getLogger("crawler.crawl.writer")
 

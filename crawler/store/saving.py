@@ -1,10 +1,9 @@
 """Saving articles: once per URL and content, as versions, clustered, in batches.
 
-:class:`ArticleSaving` is the article half of :class:`~crawler.store.store.Store` (a mixin: it
-uses the store's sessions). Uniqueness lives in constraints (``article_urls.url_key``, the
-composite keys of feeds and tags), so concurrent writers — another process here, or crawl
-workers on other machines against PostgreSQL — stay correct: a lost race is an
-``IntegrityError``, and the save is retried once, when it finds the winner's row.
+Uniqueness lives in constraints (``article_urls.url_key``, the composite keys of feeds and
+tags), so concurrent writers — another process here, or crawl workers on other machines
+against PostgreSQL — stay correct: a lost race is an ``IntegrityError``, and the save is
+retried once, when it finds the winner's row.
 """
 
 from __future__ import annotations
@@ -12,14 +11,10 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -29,108 +24,22 @@ from crawler.errors import StoreError
 from crawler.fingerprint import Fingerprint, fingerprint_of
 from crawler.store.boilerplate import SiteBoilerplate, record_paragraphs, without_boilerplate
 from crawler.store.clusters import cluster_article, lock_clusters
-from crawler.store.models import Article, ArticleFeed, ArticleTag, ArticleUrl, ArticleVersion, Base
+from crawler.store.database import Database, first_line
+from crawler.store.linking import link_article
+from crawler.store.models import Article, ArticleUrl, ArticleVersion, Base
+from crawler.store.saves import SavedBatch, SaveOutcome, SaveRequest, SaveResult
 from crawler.urls import site_of, url_key
 
 log = logging.getLogger(__name__)
 
-SaveOutcome = Literal["new", "version", "unchanged", "duplicate"]
 
+class ArticleSaver:
+    """Saves parsed articles; keeps the learned-boilerplate cache in step with what it
+    counted."""
 
-@dataclass(frozen=True)
-class SaveResult:
-    article_id: int
-    outcome: SaveOutcome
-    version: int
-
-
-@dataclass(frozen=True)
-class SaveRequest:
-    """One parsed article to store and where the crawl found it: what the writer is handed
-    (it pickles, so another process can do the writing)."""
-
-    article: ParsedArticle
-    fingerprint: Fingerprint
-    feed: str
-    feed_tags: tuple[str, ...]
-    urls: tuple[str, ...]  # the other URLs it was reached at: requested, redirected, listed
-    fetched_at: datetime
-
-
-@dataclass(frozen=True)
-class SavedBatch:
-    """What :meth:`Store.save_articles` did: one result (or error) per request, in order,
-    and the paragraphs it counted per site (see :meth:`Store.boilerplate_counted`)."""
-
-    results: list[SaveResult | StoreError]
-    counted: list[tuple[str, dict[str, bool]]]
-
-
-@dataclass(frozen=True)
-class KnownUrl:
-    article_id: int
-    first_seen_at: datetime
-    last_fetched_at: datetime
-
-
-class ArticleSaving:
-    """Saving and linking articles; needs the store's sessions, dialect and boilerplate
-    cache (see :class:`~crawler.store.store.Store`)."""
-
-    dialect: str
-    _boilerplate: SiteBoilerplate
-
-    def reading(self) -> AbstractContextManager[Session]:
-        raise NotImplementedError
-
-    def writing(self) -> AbstractContextManager[Session]:
-        raise NotImplementedError
-
-    def boilerplate_keys(self, site: str) -> frozenset[str]:
-        """The paragraph keys learned as ``site``'s chrome (:mod:`crawler.store.boilerplate`)."""
-        return self._boilerplate.keys(site)
-
-    def known_urls(self, keys: Iterable[str]) -> dict[str, KnownUrl]:
-        """The stored articles behind these URL keys (see :func:`crawler.urls.url_key`)."""
-        wanted = list(dict.fromkeys(keys))
-        found: dict[str, KnownUrl] = {}
-        with self.reading() as session:
-            for chunk_start in range(0, len(wanted), 500):
-                chunk = wanted[chunk_start : chunk_start + 500]
-                rows = session.execute(
-                    select(
-                        ArticleUrl.url_key,
-                        Article.id,
-                        Article.first_seen_at,
-                        Article.last_fetched_at,
-                    )
-                    .join(Article, Article.id == ArticleUrl.article_id)
-                    .where(ArticleUrl.url_key.in_(chunk))
-                )
-                for key, article_id, first_seen_at, last_fetched_at in rows:
-                    found[key] = KnownUrl(article_id, first_seen_at, last_fetched_at)
-        return found
-
-    def link_known(
-        self,
-        links: Sequence[tuple[int, str]],
-        *,
-        feed: str,
-        tags: Sequence[str],
-        seen_at: datetime,
-    ) -> None:
-        """Record that ``feed`` found stored articles again, as (article_id, url) pairs, in
-        one transaction: no download, and a cost per run that does not grow with history."""
-        if not links:
-            return
-        with self.writing() as session:
-            for article_id, url in links:
-                self._link(session, article_id, feed=feed, tags=tags, urls=[url], seen_at=seen_at)
-            session.execute(
-                update(Article)
-                .where(Article.id.in_({a for a, _ in links}), Article.last_seen_at < seen_at)
-                .values(last_seen_at=seen_at)
-            )
+    def __init__(self, database: Database, boilerplate: SiteBoilerplate) -> None:
+        self._database = database
+        self._boilerplate = boilerplate
 
     def save_article(
         self,
@@ -176,7 +85,7 @@ class ArticleSaving:
         fails, this raises and none of them is stored.
         """
         try:
-            with self.writing() as session:
+            with self._database.writing() as session:
                 saved = [self._save_in(session, request) for request in requests]
         except SQLAlchemyError as exc:
             log.debug("a batch of %d failed (%s); saving one by one", len(requests), exc)
@@ -188,7 +97,7 @@ class ArticleSaving:
     def _save_each(self, requests: Sequence[SaveRequest]) -> SavedBatch:
         results: list[SaveResult | StoreError] = []
         counted: list[tuple[str, dict[str, bool]]] = []
-        with self.writing() as session:
+        with self._database.writing() as session:
             for request in requests:
                 results.append(self._save_nested(session, request, counted))
         self.boilerplate_counted(counted)
@@ -201,7 +110,7 @@ class ArticleSaving:
             self._boilerplate.counted(site, learned)
 
     def _save_alone(self, request: SaveRequest) -> SaveResult:
-        with self.writing() as session:
+        with self._database.writing() as session:
             result, site, learned = self._save_in(session, request)
         self.boilerplate_counted([(site, learned)])  # committed: the cache may reload
         return result
@@ -311,55 +220,10 @@ class ArticleSaving:
                 )
             article.last_seen_at = max(article.last_seen_at, fetched_at)
             article.last_fetched_at = max(article.last_fetched_at, fetched_at)
-            self._link(
+            link_article(
                 session, article.id, feed=feed, tags=tags, urls=link_urls, seen_at=fetched_at
             )
         return SaveResult(article.id, outcome, article.version_count), article.site, learned
-
-    def _link(
-        self,
-        session: Session,
-        article_id: int,
-        *,
-        feed: str,
-        tags: Iterable[str],
-        urls: Iterable[str],
-        seen_at: datetime,
-    ) -> None:
-        url_rows = {
-            url_key(u): {
-                "url_key": url_key(u),
-                "url": u,
-                "article_id": article_id,
-                "first_seen_at": seen_at,
-            }
-            for u in urls
-        }
-        self._insert_ignore(session, ArticleUrl, list(url_rows.values()))
-        self._insert_ignore(
-            session,
-            ArticleFeed,
-            [{"article_id": article_id, "feed": feed, "first_seen_at": seen_at}],
-        )
-        self._insert_ignore(
-            session,
-            ArticleTag,
-            [{"article_id": article_id, "tag": t} for t in sorted(set(tags)) if t],
-        )
-
-    def _insert_ignore(
-        self, session: Session, model: type[Base], rows: list[dict[str, Any]]
-    ) -> None:
-        if rows:
-            session.execute(_insert_ignoring(self.dialect, model), rows)
-
-
-@functools.cache
-def _insert_ignoring(dialect: str, model: type[Base]) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING on the model's table, built once and run with
-    parameter rows: a Core statement, compiled once, not an ORM bulk insert per call."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(cast(Table, model.__table__)).on_conflict_do_nothing()
 
 
 def _new_article(parsed: ParsedArticle, digest: str, fetched_at: datetime) -> Article:
@@ -426,9 +290,3 @@ def _fill_missing(article: Article, parsed: ParsedArticle) -> None:
         article.modified_at is None or parsed.modified_at > article.modified_at
     ):
         article.modified_at = parsed.modified_at
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (a driver's, when it wraps one)."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

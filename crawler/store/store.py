@@ -1,30 +1,31 @@
-"""The write side of the database: engine set-up, feed state, pages, robots.txt and runs.
+"""The store: what a process writes to the database, and the one handle on it.
 
-One :class:`Store` per process. Every method opens its own short transaction, so the store
-is safe to call from worker threads (the pipeline parses and saves off the event loop).
-Saving articles is :mod:`crawler.store.saving`, which :class:`Store` takes in as a mixin.
+One :class:`Store` per process. It owns the :class:`~crawler.store.database.Database` and the
+parts that share it: its own records of feeds, pages, robots.txt and runs (below), the
+:class:`~crawler.store.saving.ArticleSaver` and the :class:`~crawler.store.linking.ArticleLinks`.
+Every method opens its own short transaction, so the store is safe to call from worker
+threads (the pipeline parses and saves off the event loop).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.errors import StoreError
 from crawler.store.boilerplate import SiteBoilerplate
 from crawler.store.clusters import install_clusters
+from crawler.store.database import Database, create_db_engine, first_line
+from crawler.store.linking import ArticleLinks
 from crawler.store.models import Base, CrawlRun, FeedState, PageState, RobotsTxt
-from crawler.store.saving import ArticleSaving, SaveOutcome, first_line
+from crawler.store.saves import SaveOutcome
+from crawler.store.saving import ArticleSaver
 from crawler.store.search import install_search
 from crawler.urls import url_key
 
@@ -63,52 +64,28 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs for a long-running writer."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+class Store:
+    """Saves what the crawl finds. Thread-safe: every call is its own transaction.
 
-
-def _configure_sqlite(engine: Engine) -> None:
-    # WAL lets the CLI read while the service writes; busy_timeout absorbs short write
-    # contention. pysqlite's own transaction handling is switched off so that write
-    # transactions can start with BEGIN IMMEDIATE (SQLAlchemy's documented recipe): a
-    # deferred read-then-write transaction would otherwise fail with "database is locked".
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-class Store(ArticleSaving):
-    """Saves what the crawl finds. Thread-safe: every call is its own transaction."""
+    The article methods are its parts' own, bound to the store as attributes: ``reading``
+    and ``writing`` (the database's), ``save_article``, ``save_articles`` and
+    ``boilerplate_counted`` (the saver's), ``known_urls`` and ``link_known`` (the links'),
+    ``boilerplate_keys`` (the learned-boilerplate cache's ``keys``).
+    """
 
     def __init__(self, engine: Engine) -> None:
+        self.database = Database(engine)
         self.engine = engine
-        self.dialect = engine.dialect.name
-        write_engine = (
-            engine.execution_options(sqlite_immediate=True) if self.dialect == "sqlite" else engine
-        )
-        self._read = sessionmaker(engine, expire_on_commit=False)
-        self._write = sessionmaker(write_engine, expire_on_commit=False)
-        self._boilerplate = SiteBoilerplate(self.reading)
+        self.dialect = self.database.dialect
+        boilerplate = SiteBoilerplate(self.database.reading)
+        saver = ArticleSaver(self.database, boilerplate)
+        links = ArticleLinks(self.database)
+        # What the crawl and the CLI call, bound here: one line a part.
+        self.reading, self.writing = self.database.reading, self.database.writing
+        self.save_article, self.save_articles = saver.save_article, saver.save_articles
+        self.boilerplate_counted = saver.boilerplate_counted
+        self.known_urls, self.link_known = links.known_urls, links.link_known
+        self.boilerplate_keys = boilerplate.keys
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -124,23 +101,13 @@ class Store(ArticleSaving):
         return store
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.database.close()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextmanager
-    def reading(self) -> Iterator[Session]:
-        with self._read() as session:
-            yield session
-
-    @contextmanager
-    def writing(self) -> Iterator[Session]:
-        with self._write.begin() as session:
-            yield session
 
     # -- feeds, pages and runs ----------------------------------------------------------
 

@@ -1,0 +1,86 @@
+"""The database a store works on: an engine set up for a long-running writer, and its sessions.
+
+:class:`Database` is what the parts of the store share (:class:`~crawler.store.store.Store`'s
+feed and run records, :class:`~crawler.store.saving.ArticleSaver`,
+:class:`~crawler.store.linking.ArticleLinks`): each ``reading()`` or ``writing()`` is one
+short transaction, so worker threads may share one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine with the settings each backend needs for a long-running writer."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # WAL lets the CLI read while the service writes; busy_timeout absorbs short write
+    # contention. pysqlite's own transaction handling is switched off so that write
+    # transactions can start with BEGIN IMMEDIATE (SQLAlchemy's documented recipe): a
+    # deferred read-then-write transaction would otherwise fail with "database is locked".
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """An engine and its sessions. Thread-safe: every session is its own transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        write_engine = (
+            engine.execution_options(sqlite_immediate=True) if self.dialect == "sqlite" else engine
+        )
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(write_engine, expire_on_commit=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a transaction that commits when the block ends (on SQLite it takes
+        the write lock at once: see :func:`create_db_engine`)."""
+        with self._write.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (a driver's, when it wraps one)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
