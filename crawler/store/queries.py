@@ -333,11 +333,20 @@ class FeedStatus:
     articles_24h: int  # first seen via this feed in the last 24 hours
 
     def as_dict(self) -> dict[str, Any]:
-        data = dict(vars(self))
-        for key, value in data.items():
-            if isinstance(value, datetime):
-                data[key] = iso(value)
-        return data
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "enabled": self.enabled,
+            "last_run_at": iso(self.last_run_at),
+            "last_outcome": self.last_outcome,
+            "last_success_at": iso(self.last_success_at),
+            "last_error": self.last_error,
+            "consecutive_failures": self.consecutive_failures,
+            "next_run_at": iso(self.next_run_at),
+            "articles_found": self.articles_found,
+            "articles_new": self.articles_new,
+            "articles_24h": self.articles_24h,
+        }
 
 
 def feed_status(

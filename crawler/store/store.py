@@ -177,8 +177,13 @@ class Store:
             if run is None:
                 raise StoreError(f"crawl run {run_id} vanished from the database")
             run.finished_at, run.outcome, run.error = finished_at, outcome, error
-            for name, value in vars(counts).items():
-                setattr(run, name, value)
+            run.pages_fetched = counts.pages_fetched
+            run.not_modified = counts.not_modified
+            run.articles_found = counts.articles_found
+            run.articles_new = counts.articles_new
+            run.versions_new = counts.versions_new
+            run.duplicates = counts.duplicates
+            run.errors = counts.errors
             state = session.get(FeedState, run.feed)
             if state is None:
                 return
