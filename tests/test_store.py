@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -186,6 +186,19 @@ def test_runs_and_feed_status(store: Store) -> None:
         assert rows["b"].last_error == "https://x.example/: HTTP 500"
         run = session.get(CrawlRun, run_id)
         assert run is not None and run.pages_fetched == 3
+
+
+def test_every_run_counter_reaches_its_column(store: Store) -> None:
+    names = [f.name for f in fields(RunCounts)]
+    counts = RunCounts(**{name: 10 + n for n, name in enumerate(names)})
+    run_id = store.start_run("a", T0)
+    store.finish_run(run_id, counts, "ok")
+    with store.reading() as session:
+        run = session.get(CrawlRun, run_id)
+        assert run is not None
+        assert {name: getattr(run, name) for name in names} == {
+            name: 10 + n for n, name in enumerate(names)
+        }
 
 
 def test_interrupted_runs_are_closed(store: Store) -> None:
