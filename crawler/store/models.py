@@ -8,7 +8,7 @@ local time can never be stored by mistake.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -55,6 +55,10 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
 
 
+# The article a row belongs to: deleted with it.
+ArticleId = Annotated[int, mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))]
+
+
 class Article(Base):
     """One news article, however many URLs and feeds it was found at."""
 
@@ -98,7 +102,7 @@ class ArticleVersion(Base):
     __table_args__ = (UniqueConstraint("article_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    article_id: Mapped[ArticleId]
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(Text)
@@ -114,9 +118,7 @@ class ArticleSignature(Base):
 
     __tablename__ = "article_signatures"
 
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
+    article_id: Mapped[ArticleId] = mapped_column(primary_key=True)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     shingle_count: Mapped[int] = mapped_column(Integer)  # distinct word 3-shingles
 
@@ -128,9 +130,7 @@ class LshBand(Base):
 
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    article_id: Mapped[ArticleId] = mapped_column(primary_key=True, index=True)
 
 
 class ArticleUrl(Base):
@@ -140,9 +140,7 @@ class ArticleUrl(Base):
 
     url_key: Mapped[str] = mapped_column(String(2048), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), index=True
-    )
+    article_id: Mapped[ArticleId] = mapped_column(index=True)
     first_seen_at: Mapped[datetime]
 
 
@@ -151,9 +149,7 @@ class ArticleFeed(Base):
 
     __tablename__ = "article_feeds"
 
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
+    article_id: Mapped[ArticleId] = mapped_column(primary_key=True)
     feed: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     first_seen_at: Mapped[datetime]
 
@@ -163,9 +159,7 @@ class ArticleTag(Base):
 
     __tablename__ = "article_tags"
 
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
+    article_id: Mapped[ArticleId] = mapped_column(primary_key=True)
     tag: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
 
 
