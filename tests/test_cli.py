@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,7 @@ from crawler.article import Article as Parsed
 from crawler.cli import main
 from crawler.store.queries import EXPORT_KEYS
 from crawler.store.store import RunCounts, Store
+from tests.factories import make_article
 
 SETTINGS = """
 [database]
@@ -37,22 +40,17 @@ enabled = false
 """
 
 
-def _article(n: int, **extra: object) -> Parsed:
-    values: dict[str, object] = {
-        "url": f"https://herald.example/2024/05/0{n}/story-{n}.html",
-        "canonical_url": None,
-        "title": f"Story number {n}",
-        "authors": ("Rui Costa",),
-        "published_at": datetime(2024, 5, n, 8, 0, tzinfo=UTC),
-        "modified_at": None,
-        "tags": ("harbour",),
-        "body": f"Paragraph one of story {n}.\n\nParagraph two, with a comma, of story {n}.",
-        "summary": f"Summary {n}",
-        "lead_image_url": None,
-        "language": "en",
-    }
-    values.update(extra)
-    return Parsed(**values)  # type: ignore[arg-type]
+def _article(n: int, **extra: Any) -> Parsed:
+    story = make_article(
+        f"https://herald.example/2024/05/0{n}/story-{n}.html",
+        title=f"Story number {n}",
+        authors=("Rui Costa",),
+        published_at=datetime(2024, 5, n, 8, 0, tzinfo=UTC),
+        tags=("harbour",),
+        body=f"Paragraph one of story {n}.\n\nParagraph two, with a comma, of story {n}.",
+        summary=f"Summary {n}",
+    )
+    return replace(story, **extra)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -23,6 +24,7 @@ from crawler.store.models import Article
 from crawler.store.queries import ArticleFilter, query_articles
 from crawler.store.store import Store
 from crawler.textnorm import normalize_text
+from tests.factories import make_article
 
 T0 = datetime(2024, 6, 10, 7, 0, tzinfo=UTC)
 TITLE = "Fire at Orla textile mill forces evacuation"
@@ -34,21 +36,18 @@ BODY = (
 )
 
 
-def parsed(**overrides: object) -> Parsed:
-    base = Parsed(
-        url="https://orla-news.example/2024/06/10/mill-fire.html",
-        canonical_url=None,
-        title=TITLE,
-        authors=("Ines Varga",),
-        published_at=T0 - timedelta(hours=1),
-        modified_at=None,
-        tags=("orla",),
-        body=BODY,
-        summary=None,
-        lead_image_url=None,
-        language="en",
-    )
-    return replace(base, **overrides)  # type: ignore[arg-type]
+MILL_FIRE = make_article(
+    "https://orla-news.example/2024/06/10/mill-fire.html",
+    title=TITLE,
+    authors=("Ines Varga",),
+    published_at=T0 - timedelta(hours=1),
+    tags=("orla",),
+    body=BODY,
+)
+
+
+def parsed(**overrides: Any) -> Parsed:
+    return replace(MILL_FIRE, **overrides)
 
 
 # -- what counts as a change ------------------------------------------------------------------

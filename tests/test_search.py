@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -17,6 +18,7 @@ from crawler.store.models import Article
 from crawler.store.queries import ArticleFilter, query_articles
 from crawler.store.search import MAX_UNITS, fts5_match, parse_query, search
 from crawler.store.store import Store
+from tests.factories import make_article
 
 T0 = datetime(2024, 5, 20, 9, 0, tzinfo=UTC)
 
@@ -70,22 +72,16 @@ ARTICLES = {
 }  # fmt: skip
 
 
-def parsed(key: str, **overrides: object) -> Parsed:
+def parsed(key: str, **overrides: Any) -> Parsed:
     site, title, body, days, tags = ARTICLES[key]
-    article = Parsed(
-        url=f"https://{site}/{key}",
-        canonical_url=None,
+    article = make_article(
+        f"https://{site}/{key}",
         title=title,
-        authors=(),
-        published_at=T0 + timedelta(days=days),
-        modified_at=None,
-        tags=tags,
         body=body,
-        summary=None,
-        lead_image_url=None,
-        language="en",
+        published_at=T0 + timedelta(days=days),
+        tags=tags,
     )
-    return replace(article, **overrides)  # type: ignore[arg-type]
+    return replace(article, **overrides)
 
 
 @pytest.fixture

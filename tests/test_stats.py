@@ -12,6 +12,7 @@ from crawler.article import Article as Parsed
 from crawler.cli import main
 from crawler.store.stats import Count, article_counts, render_chart, total_articles
 from crawler.store.store import Store
+from tests.factories import make_article
 
 T0 = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
 
@@ -29,18 +30,12 @@ ROWS = [
 
 def parsed(n: int) -> Parsed:
     site, published_at, _, tags = ROWS[n]
-    return Parsed(
-        url=f"https://{site}/story-{n}",
-        canonical_url=None,
+    return make_article(
+        f"https://{site}/story-{n}",
         title=f"Story {n}",
-        authors=(),
-        published_at=published_at,
-        modified_at=None,
-        tags=tags,
         body=f"Body of story {n}.",
-        summary=None,
-        lead_image_url=None,
-        language="en",
+        published_at=published_at,
+        tags=tags,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -26,27 +27,28 @@ from crawler.store.queries import (
     query_articles,
 )
 from crawler.store.store import RunCounts, Store
+from tests.factories import make_article
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def parsed(**overrides: object) -> Parsed:
-    base = Parsed(
-        url="https://news.example/2024/03/01/river-flood.html",
-        canonical_url="https://news.example/2024/03/01/river-flood.html",
-        title="River floods the old town",
-        authors=("Ana Lima",),
-        published_at=datetime(2024, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=2))),
-        modified_at=None,
-        tags=("floods", "weather"),
-        body="The river rose overnight.\n\nShops on the quay were closed by noon.",
-        summary="The river rose overnight.",
-        lead_image_url="https://news.example/img/flood.jpg",
-        language="en",
-        published_source="json-ld",
-        published_precision="second",
-    )
-    return replace(base, **overrides)  # type: ignore[arg-type]
+FLOOD = make_article(
+    "https://news.example/2024/03/01/river-flood.html",
+    canonical_url="https://news.example/2024/03/01/river-flood.html",
+    title="River floods the old town",
+    authors=("Ana Lima",),
+    published_at=datetime(2024, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=2))),
+    tags=("floods", "weather"),
+    body="The river rose overnight.\n\nShops on the quay were closed by noon.",
+    summary="The river rose overnight.",
+    lead_image_url="https://news.example/img/flood.jpg",
+    published_source="json-ld",
+    published_precision="second",
+)
+
+
+def parsed(**overrides: Any) -> Parsed:
+    return replace(FLOOD, **overrides)
 
 
 @pytest.fixture

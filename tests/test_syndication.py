@@ -15,6 +15,7 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -27,6 +28,7 @@ from crawler.store.clusters import WINDOW
 from crawler.store.models import Article, ArticleSignature, LshBand
 from crawler.store.queries import ArticleFilter, query_articles
 from crawler.store.store import Store
+from tests.factories import make_article
 
 T0 = datetime(2024, 3, 4, 6, 0, tzinfo=UTC)
 
@@ -145,22 +147,16 @@ ARTICLES = {
 }  # fmt: skip
 
 
-def parsed(key: str, **overrides: object) -> Parsed:
+def parsed(key: str, **overrides: Any) -> Parsed:
     site, title, text_, hours = ARTICLES[key]
-    article = Parsed(
-        url=f"https://{site}/2024/03/04/{key}.html",
-        canonical_url=None,
+    article = make_article(
+        f"https://{site}/2024/03/04/{key}.html",
         title=title,
-        authors=(),
-        published_at=T0 + timedelta(hours=hours),
-        modified_at=None,
-        tags=("valmera",),
         body=text_,
-        summary=None,
-        lead_image_url=None,
-        language="en",
+        published_at=T0 + timedelta(hours=hours),
+        tags=("valmera",),
     )
-    return replace(article, **overrides)  # type: ignore[arg-type]
+    return replace(article, **overrides)
 
 
 @pytest.fixture
