@@ -67,10 +67,9 @@ def utcnow() -> datetime:
 class Store:
     """Saves what the crawl finds. Thread-safe: every call is its own transaction.
 
-    The article methods are its parts' own, bound to the store as attributes: ``reading``
-    and ``writing`` (the database's), ``save_article``, ``save_articles`` and
-    ``boilerplate_counted`` (the saver's), ``known_urls`` and ``link_known`` (the links'),
-    ``boilerplate_keys`` (the learned-boilerplate cache's ``keys``).
+    Feeds, pages, robots.txt and runs are its own methods. Sessions, saving articles, URL
+    look-ups and the learned-boilerplate cache are its parts' methods, bound to the store
+    as attributes (in ``__init__``) with their own signatures.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -80,7 +79,7 @@ class Store:
         boilerplate = SiteBoilerplate(self.database.reading)
         saver = ArticleSaver(self.database, boilerplate)
         links = ArticleLinks(self.database)
-        # What the crawl and the CLI call, bound here: one line a part.
+        # The parts' methods that the crawl and the CLI call on the store.
         self.reading, self.writing = self.database.reading, self.database.writing
         self.save_article, self.save_articles = saver.save_article, saver.save_articles
         self.boilerplate_counted = saver.boilerplate_counted
