@@ -252,6 +252,9 @@ class CrawlConfig(_Model):
     max_articles_per_run: StrictInt = Field(default=500, ge=1)
     revisit_window: Duration = timedelta(hours=48)
     retries: StrictInt = Field(default=2, ge=0)
+    # Off: no request to loopback, private, link-local... addresses, except the host:port
+    # pairs that configured feed URLs name (crawler.crawl.destinations).
+    allow_private_networks: StrictBool = False
 
 
 class Defaults(_Model):

@@ -75,6 +75,7 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "RETRY_ENABLED": crawl.retries > 0,
         "RETRY_TIMES": crawl.retries,
         "DOWNLOADER_MIDDLEWARES": {
+            "crawler.crawl.destinations.DestinationPolicyMiddleware": 40,  # before robots.txt
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.crawl.politeness.BackoffRetryMiddleware": 550,
             "crawler.crawl.politeness.HostGuardMiddleware": 1000,

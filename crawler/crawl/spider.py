@@ -29,6 +29,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 
 from crawler.config import FeedConfig, ListingFeed, Settings, SitemapFeed
+from crawler.crawl.destinations import DestinationRefused
 from crawler.crawl.politeness import HostGuard
 from crawler.crawl.robots import RobotsCache
 from crawler.dedup import body_hash
@@ -238,6 +239,8 @@ class FeedSpider(scrapy.Spider):
             )
 
     def feed_page_failed(self, failure: Failure) -> None:
+        if isinstance(failure.value, DestinationRefused):
+            return  # recorded once per destination, never a failure of the feed
         request = failure.request  # type: ignore[attr-defined]
         reason = describe_failure(failure, self.run.settings.crawl.max_page_bytes)
         if request.meta.get("page", 1) == 1 and not request.meta.get("child_sitemap"):
@@ -342,6 +345,8 @@ class FeedSpider(scrapy.Spider):
         )
 
     def article_failed(self, failure: Failure) -> None:
+        if isinstance(failure.value, DestinationRefused):
+            return  # recorded once per destination by the destination policy
         request = failure.request  # type: ignore[attr-defined]
         reason = describe_failure(failure, self.run.settings.crawl.max_page_bytes)
         if reason == ROBOTS_REASON:
