@@ -2,7 +2,7 @@
 except the host:port pairs configured feed URLs name (crawler.crawl.destinations).
 
 End to end, ``newsmon crawl`` runs in a subprocess (as in test_end_to_end.py) against a
-feed site on 127.0.0.1:A whose feed and sitemap point at a "internal" server on port B of
+feed site on 127.0.0.1:A whose feed and sitemap point at an "internal" server on port B of
 127.0.0.1 and 127.0.0.2 under several spellings (IP literals, an IPv4-mapped IPv6 literal,
 a decimal address, ``localhost``) and whose articles redirect there. The internal servers
 record every request they get: with the policy on they must get none.
