@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.extract.dates import ParsedDate, find_visible_date, is_plausible, parse_date
+from crawler.extract.dates import parse_date
+from crawler.extract.parsed_dates import ParsedDate, is_plausible
+from crawler.extract.visible_dates import find_visible_date
 from crawler.urls import normalize_url
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

@@ -18,7 +18,8 @@ import pytest
 
 from crawler.article import Article, ParseHints, SiteRules
 from crawler.extract.body import clean_paragraphs
-from crawler.extract.parser import decode_html, parse_article
+from crawler.extract.decoding import decode_html
+from crawler.extract.parser import parse_article
 from crawler.textnorm import normalize_text, paragraph_key
 
 PAGES = Path(__file__).parent / "pages"

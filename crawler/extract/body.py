@@ -31,8 +31,9 @@ from typing import Any
 import trafilatura
 from lxml import etree
 
-from crawler.extract.dates import find_visible_date
-from crawler.extract.meta import clean, photo_box, text_of
+from crawler.extract.elements import clean, text_of
+from crawler.extract.lead_image import photo_box
+from crawler.extract.visible_dates import find_visible_date
 from crawler.textnorm import normalize_text, paragraph_key
 
 # Words in class/id names of blocks that are never article text. Names are split into words

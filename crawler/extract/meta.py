@@ -1,8 +1,9 @@
-"""Metadata of a parsed page: meta tags, JSON-LD, microdata, bylines, tag links, lead image.
+"""Metadata of a parsed page: meta tags, JSON-LD, microdata, canonical URL, tags.
 
 Everything here reads the one lxml tree the parser built and never changes it. The parser
 (:mod:`crawler.extract.parser`) decides the order in which these sources win (DESIGN.md's
-precedence table); this module only finds and cleans candidate values.
+precedence table); this module, :mod:`crawler.extract.authors` and
+:mod:`crawler.extract.lead_image` only find and clean candidate values.
 
 JSON-LD comes from extruct's ``JsonLdExtractor``, called once per ``<script>`` element so
 that one broken block does not hide the others. Values from JSON-LD are untrusted: any
@@ -11,7 +12,6 @@ field may be a string, a list, an object or junk, so every read goes through ``a
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 from extruct.jsonld import JsonLdExtractor
 from lxml import etree
 
+from crawler.extract.elements import clean, in_chrome, text_of
 from crawler.urls import site_of
 
 JsonObj = dict[str, Any]
@@ -33,42 +34,7 @@ ARTICLE_TYPES = frozenset(
 )  # fmt: skip
 LISTING_TYPES = frozenset({"collectionpage", "itemlist", "searchresultspage", "profilepage"})
 
-_SPACE = re.compile(r"\s+")
 _JSONLD = JsonLdExtractor()
-
-
-def clean(text: str | None) -> str:
-    """Entities decoded (some sites double-escape), white space collapsed, stripped."""
-    if not text:
-        return ""
-    return _SPACE.sub(" ", html.unescape(text)).strip()
-
-
-_TEXT_NODES = etree.XPath(
-    ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-    " or ancestor::template)]"
-)
-_BLOCK_TAGS = frozenset(
-    {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
-     "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-     "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul"}
-)  # fmt: skip
-
-
-def text_of(element: Any) -> str:
-    """The visible text of an element (script and style excluded), blocks spaced apart."""
-    parts: list[str] = []
-    for node in _TEXT_NODES(element):
-        parent = node.getparent()
-        if parent is not None and parent.tag in _BLOCK_TAGS:
-            parts.append(" ")
-        parts.append(str(node))
-    return clean("".join(parts))
-
-
-def hint_of(element: Any) -> str:
-    """Class and id of an element, lowercased: what its markup says it is."""
-    return f"{element.get('class') or ''} {element.get('id') or ''}".lower()
 
 
 def as_text(value: Any) -> str | None:
@@ -111,14 +77,6 @@ def same_site(a: str, b: str) -> bool:
 
 
 _PUBLIC_SECOND_LEVEL = re.compile(r"^(co|com|net|org|gov|ac|edu|ne|or)\.[a-z]{2}$")
-
-
-def select(tree: Any, selector: str) -> list[Any]:
-    """Elements matching a CSS selector from settings; [] when the selector is invalid."""
-    try:
-        return list(tree.cssselect(selector))
-    except Exception:  # cssselect raises its own SelectorError/ExpressionError on a bad rule
-        return []
 
 
 def absolute_http(url: str | None, base: str) -> str | None:
@@ -241,135 +199,6 @@ def _main_article(objects: list[JsonObj]) -> JsonObj:
 
 
 # --------------------------------------------------------------------------------------------
-# Authors
-
-_BY = re.compile(
-    r"^\s*(?:(?:written|words|reporting|story|text|posted|published|photos?|photographs?|"
-    r"images?|video|graphics?|interview)\s+)?(?:by|von|par|por)\b[:\s]*",
-    re.I,
-)
-# "and" in the languages we read; the short ones only in lower case ("John E Smith").
-_SPLIT_NAMES = re.compile(r"\s*(?:[,;|•·/\n]|\s(?:and|&|und)\s|\s(?-i:y|e|et)\s)\s*", re.I)
-_ORGANISATION = re.compile(
-    r"\b(inc|ltd|llc|gmbh|plc|corp|press|reuters|afp|agence|newsroom|staff|wire|media|"
-    r"news\s*service|associated|bloomberg|desk|team|editors)\b\.?",
-    re.I,
-)
-_ROLE = re.compile(
-    r"^(staff writer|writer|reporter|correspondent|contributor|editor|senior editor|"
-    r"columnist|photographer|author|opinion|analysis|updated|published|posted)$",
-    re.I,
-)
-# Parts of a date left after splitting a byline on commas ("Friday", "p.m."); month names
-# are not listed, they are also first names (June, May) and dates carry digits anyway.
-_DATE_WORD = re.compile(
-    r"^(mon|tues?|wed(nes)?|thu(rs)?|fri|sat(ur)?|sun)(day)?\.?$|\b(ago|yesterday|today|"
-    r"updated|am|pm|a\.m|p\.m)\b",
-    re.I,
-)
-
-
-def clean_authors(values: Iterable[str], exclude: Iterable[str] = ()) -> tuple[str, ...]:
-    """Person names out of byline strings: no "By", no dates, no site or organisation names."""
-    excluded = {clean(e).casefold() for e in exclude if e}
-    names: list[str] = []
-    seen: set[str] = set()
-    for value in values:
-        text = _BY.sub("", clean(value))
-        for part in _SPLIT_NAMES.split(text):
-            name = _BY.sub("", part).strip(" .,:;-–—'\"()[]")
-            if not _is_name(name) or name.casefold() in excluded:
-                continue
-            if name.isupper():
-                name = name.title()  # wire bylines: "By MARIA GOMEZ"
-            if name.casefold() not in seen:
-                seen.add(name.casefold())
-                names.append(name)
-    return tuple(names)
-
-
-def _is_name(name: str) -> bool:
-    if not name or len(name) > 60 or any(ch.isdigit() for ch in name):
-        return False
-    if "@" in name or "://" in name or not any(ch.isalpha() for ch in name):
-        return False
-    words = name.split()
-    if len(words) > 5:
-        return False
-    return not (_ORGANISATION.search(name) or _ROLE.match(name) or _DATE_WORD.search(name))
-
-
-def jsonld_authors(article: JsonObj) -> list[str]:
-    raw = article.get("author") or article.get("creator")
-    items = raw if isinstance(raw, list) else [raw]
-    names = []
-    for item in items:
-        if isinstance(item, dict) and types_of(item) & {"organization", "newsmediaorganization"}:
-            continue  # "no organisation names": the publisher is not an author
-        name = as_text(item.get("name") if isinstance(item, dict) else item)
-        if name and "://" not in name:
-            names.append(name)
-    return names
-
-
-_BYLINE_HINT = re.compile(r"byline|author|autor|auteur|writer|contributor")
-_NOT_BYLINE_HINT = re.compile(r"bio|avatar|photo|image|img|follow|social|more-from|about")
-_CHROME_ANCESTOR = re.compile(r"related|recommend|promo|sidebar|trending|most-?read|comment")
-
-
-def in_chrome(element: Any) -> bool:
-    """Inside nav/header-of-site/footer/aside or a related-stories block."""
-    for ancestor in element.iterancestors():
-        if ancestor.tag in ("nav", "footer", "aside"):
-            return True
-        if _CHROME_ANCESTOR.search(hint_of(ancestor)):
-            return True
-    return False
-
-
-_STARTS_WITH_BY = re.compile(r"^(by|von|par|por|photos? by)\s+\S", re.I)
-_OPENS_WITH_BY = re.compile(r"^\s*(by|von|par|por|photos? by)\b", re.I)
-
-
-def byline_texts(tree: Any, headline: Any = None) -> list[str]:
-    """Candidate byline strings: rel=author / [itemprop=author], byline-ish classes, or a
-    short "By ..." line after the headline."""
-    found: list[str] = []
-    for element in tree.xpath("//*[@rel='author'] | //*[@itemprop='author']"):
-        if in_chrome(element):
-            continue
-        names = element.xpath(".//*[@itemprop='name']")
-        value = element.get("content") or (text_of(names[0]) if names else text_of(element))
-        if value:
-            found.append(value)
-    if found:
-        return found
-    after_headline = headline is None
-    for element in tree.iter(etree.Element):
-        after_headline = after_headline or element is headline
-        if element.tag in ("body", "html", "main", "article", "script", "style"):
-            continue
-        hinted = False
-        if element.get("class") or element.get("id"):
-            hint = hint_of(element)
-            hinted = bool(_BYLINE_HINT.search(hint)) and not _NOT_BYLINE_HINT.search(hint)
-        if not hinted and not (
-            after_headline
-            and element.tag in ("p", "div", "span")
-            and _OPENS_WITH_BY.match(element.text or "")
-        ):
-            continue  # cheap tests first: text_of is the expensive part
-        text = text_of(element)
-        if not text or len(text) >= 200 or (not hinted and not _STARTS_WITH_BY.match(text)):
-            continue
-        if not in_chrome(element):
-            found.append(text)
-            if len(found) >= 3:
-                break
-    return found
-
-
-# --------------------------------------------------------------------------------------------
 # Tags
 
 _TAG_PATH = re.compile(r"/(tag|tags|topic|topics)/", re.I)
@@ -409,110 +238,3 @@ def page_tag_links(tree: Any, url: str) -> list[str]:
             if not in_chrome(anchor) and not any(a.tag == "header" for a in anchor.iterancestors()):
                 found.append(text_of(anchor))
     return [t for t in found if t]
-
-
-# --------------------------------------------------------------------------------------------
-# Lead image
-
-_CREDIT = re.compile(
-    r"\s*\(([^()]*(?:via|getty|reuters|afp|ap photo|photo|image|credit|courtesy|supplied|"
-    r"file|pool|/|:)[^()]*)\)\s*$",
-    re.I,
-)
-# "… this Friday. PHOTO: ANDRÉS QUIÑONES", "Foto: dpa": a labelled credit closing a caption.
-_CREDIT_LABEL = re.compile(
-    r"(?<=[.!?\s])(?:photo(?:graph)?|foto(?:grafía)?|bild|image|imagen|crédito|credit)s?"
-    r"\s*:\s*[^.:]{2,80}$",
-    re.I,
-)
-
-
-def jsonld_image(article: JsonObj) -> tuple[str | None, str | None]:
-    """(url, caption) of the JSON-LD image: a string, a list, or an ImageObject."""
-    raw = article.get("image") or article.get("thumbnailUrl")
-    first = raw[0] if isinstance(raw, list) and raw else raw
-    if isinstance(first, dict):
-        return as_text(first.get("url") or first.get("contentUrl")), as_text(first.get("caption"))
-    return as_text(first), None
-
-
-def figure_image(tree: Any) -> Any:
-    """The first image inside a figure (or an AMP figure), not in site chrome."""
-    for image in tree.xpath("//figure//img | //figure//amp-img | //amp-img"):
-        if not in_chrome(image) and (image.get("src") or image.get("data-src")):
-            return image
-    return None
-
-
-def image_src(image: Any) -> str | None:
-    src: str | None = image.get("src") or image.get("data-src") or image.get("data-original")
-    return src
-
-
-def find_image_element(tree: Any, image_url: str, base: str) -> Any:
-    """The <img> showing ``image_url`` (same file name), else the first figure image."""
-    name = urlsplit(image_url).path.rsplit("/", 1)[-1]
-    if name:
-        for image in tree.iter("img", "amp-img"):
-            src = absolute_http(image_src(image), base)
-            if src and urlsplit(src).path.rsplit("/", 1)[-1] == name:
-                return image
-    return figure_image(tree)
-
-
-def caption_and_credit(image: Any) -> tuple[str | None, str | None]:
-    """Caption and credit next to an image: figcaption, a caption-classed sibling, or the
-    short text of a photo box (:func:`photo_box`)."""
-    container = None
-    for ancestor in image.iterancestors():
-        if ancestor.tag == "figure" or ancestor.xpath(
-            "./figcaption | ./*[contains(@class,'caption') or contains(@class,'Caption')]"
-        ):
-            container = ancestor
-            break
-        if ancestor.tag in ("body", "article", "main"):
-            break
-    box = photo_box(image) if container is None else None
-    container = box if container is None else container
-    if container is None:
-        return None, None
-    credit_nodes = container.xpath(".//*[contains(@class,'credit') or contains(@class,'Credit')]")
-    credit = text_of(credit_nodes[0]) if credit_nodes else None
-    captions = container.xpath(
-        ".//figcaption | .//*[contains(@class,'caption') or contains(@class,'Caption')]"
-    ) or ([box] if box is not None else [])
-    caption = text_of(captions[0]) if captions else None
-    if caption and credit and caption.endswith(credit):
-        caption = caption[: -len(credit)].strip()
-    if caption and not credit and (match := _CREDIT.search(caption)):
-        credit = clean(match.group(1))
-        caption = caption[: match.start()].strip()
-    elif caption and not credit and (match := _CREDIT_LABEL.search(caption)):
-        credit = clean(match.group(0))
-        caption = caption[: match.start()].strip()
-    return caption or None, credit or None
-
-
-_PHOTO_BOX_CHARS = 300
-_ICON = re.compile(r"emoji|smiley|icon")
-_ICON_PIXELS = 100
-_INLINE_WRAPPERS = frozenset({"a", "picture", "span", "noscript"})
-
-
-def photo_box(image: Any) -> Any:
-    """A figure written without ``<figure>``: the block around one image that holds nothing
-    else but a short text (its caption), or None."""
-    if _ICON.search(hint_of(image)) or any(
-        (size := image.get(dimension, "")).isdigit() and int(size) < _ICON_PIXELS
-        for dimension in ("width", "height")
-    ):
-        return None  # an emoji or icon inside a line of text, not a photo
-    box = image.getparent()
-    while box is not None and box.tag in _INLINE_WRAPPERS:
-        box = box.getparent()
-    if box is None or box.tag not in ("div", "section"):
-        return None
-    if len(box.xpath(".//img")) != 1:
-        return None
-    text = text_of(box)
-    return box if text and len(text) <= _PHOTO_BOX_CHARS else None

@@ -5,8 +5,9 @@ Published: a site rule's selector → JSON-LD ``datePublished`` → meta tags
 → ``<time datetime>`` marked as publication (or the first one inside the article) → the
 feed or sitemap date from the hints (a date-only entry gives way to a time of that day
 written on the page) → a date written near the headline or in the byline → htmldate.
-Each candidate goes through :mod:`crawler.extract.dates`, so junk (``0001-01-01``, month 29, far
-future) falls through to the next source instead of failing.
+Each candidate goes through :mod:`crawler.extract.dates` (machine values) or
+:mod:`crawler.extract.visible_dates` (text), so junk (``0001-01-01``, month 29, far future)
+falls through to the next source instead of failing.
 
 The visible-text search looks at date/byline-classed elements after the headline first,
 then at short blocks right below it; figures and captions are skipped, because a caption
@@ -24,24 +25,12 @@ from htmldate import find_date
 from lxml import etree
 
 from crawler.article import ParseHints, SiteRules
-from crawler.extract.dates import (
-    ParsedDate,
-    find_visible_date,
-    is_plausible,
-    parse_date,
-    precision_of,
-    zone,
-)
-from crawler.extract.meta import (
-    ARTICLE_TYPES,
-    PageMeta,
-    as_text,
-    hint_of,
-    in_chrome,
-    select,
-    text_of,
-    types_of,
-)
+from crawler.extract.dates import parse_date
+from crawler.extract.elements import hint_of, in_chrome, select, text_of
+from crawler.extract.meta import ARTICLE_TYPES, PageMeta, as_text, types_of
+from crawler.extract.parsed_dates import ParsedDate, is_plausible, precision_of
+from crawler.extract.time_zones import zone
+from crawler.extract.visible_dates import find_visible_date
 
 __all__ = ["PUBLISHED_META", "modified_date", "published_date"]
 

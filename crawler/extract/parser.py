@@ -2,14 +2,15 @@
 
 Approach
 --------
-1. Decode bytes (HTTP charset → ``<meta charset>`` → valid UTF-8 → charset-normalizer) and
-   parse **once** with lxml (one parser per thread: lxml parsers are not thread-safe). The
-   same tree feeds extruct's JSON-LD extractor, our meta and byline readers, trafilatura
-   (``bare_extraction`` accepts a tree; it gets a pruned copy) and, only when nothing else
-   dated the page, htmldate (which copies the tree itself).
+1. Decode bytes (:mod:`crawler.extract.decoding`) and parse **once** with lxml (one parser
+   per thread: lxml parsers are not thread-safe). The same tree feeds extruct's JSON-LD
+   extractor, our meta and byline readers, trafilatura (``bare_extraction`` accepts a tree;
+   it gets a pruned copy) and, only when nothing else dated the page, htmldate (which
+   copies the tree itself).
 2. Apply the site's ``remove`` selectors, collect every metadata source
-   (:mod:`crawler.extract.meta`), extract and clean the body (:mod:`crawler.extract.body`), date
-   the page (:mod:`crawler.extract.page_dates`, :mod:`crawler.extract.dates`).
+   (:mod:`crawler.extract.meta`, :mod:`crawler.extract.authors`,
+   :mod:`crawler.extract.lead_image`), extract and clean the body
+   (:mod:`crawler.extract.body`), date the page (:mod:`crawler.extract.page_dates`).
 3. Reject pages that are not articles (see ``_not_an_article``): live blogs
    (``LiveBlogPosting``: the shell changes on every fetch and is never a finished article),
    author/profile pages, collection/listing pages and index pages made of many headline
@@ -27,7 +28,6 @@ ago". Junk input returns None; exceptions are caught only around the libraries.
 
 from __future__ import annotations
 
-import codecs
 import re
 import threading
 from datetime import UTC, datetime
@@ -35,16 +35,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.html
-from charset_normalizer import from_bytes
 from lxml import etree
 from trafilatura.metadata import extract_title
 
 from crawler.article import Article, ParseHints, SiteRules
+from crawler.extract.authors import byline_texts, clean_authors, jsonld_authors
 from crawler.extract.body import (
     clean_paragraphs,
     paragraphs_of,
     run_trafilatura,
     split_article_body,
+)
+from crawler.extract.decoding import decode_html
+from crawler.extract.elements import clean, select, text_of
+from crawler.extract.lead_image import (
+    caption_and_credit,
+    figure_image,
+    find_image_element,
+    image_src,
+    jsonld_image,
 )
 from crawler.extract.meta import (
     ARTICLE_TYPES,
@@ -52,27 +61,16 @@ from crawler.extract.meta import (
     PageMeta,
     absolute_http,
     as_text,
-    byline_texts,
-    caption_and_credit,
-    clean,
-    clean_authors,
     collect,
-    figure_image,
-    find_image_element,
-    image_src,
-    jsonld_authors,
-    jsonld_image,
     page_tag_links,
     same_site,
-    select,
     split_tags,
-    text_of,
 )
 from crawler.extract.page_dates import PUBLISHED_META, modified_date, published_date
 from crawler.textnorm import paragraph_key
 from crawler.urls import normalize_url
 
-__all__ = ["decode_html", "parse_article"]
+__all__ = ["parse_article"]
 
 _AUTHOR_PATH = re.compile(r"^/(author|authors|people|staff|profile|profiles|by)/[^/]+/?$", re.I)
 _SUMMARY_CHARS = 300
@@ -108,69 +106,11 @@ def parse_article(html: str | bytes, url: str, hints: ParseHints | None = None) 
 
 
 # --------------------------------------------------------------------------------------------
-# Decoding and parsing
+# Parsing
 
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{2,40})""", re.I
-)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-# WHATWG: pages labelled latin-1 or ascii are decoded as windows-1252 by every browser.
-_WHATWG_ALIASES = {"latin_1": "cp1252", "ascii": "cp1252", "iso8859_1": "cp1252"}
 _local = threading.local()
-
-
-def decode_html(data: bytes, declared: str | None = None) -> str:
-    """Bytes to text: BOM, HTTP charset, ``<meta charset>``, valid UTF-8, then detection."""
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
-                       (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
-        if data.startswith(bom):
-            return data.decode(codec, errors="replace").lstrip("\ufeff")
-    match = _META_CHARSET.search(data[:4096])
-    for label in (declared, match.group(1).decode("ascii") if match else None):
-        if declared_codec := _codec(label):
-            try:
-                return data.decode(declared_codec)
-            except UnicodeDecodeError:
-                continue  # the label lies; try the next source
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    return data.decode(_detect(data[:200_000]) or "cp1252", errors="replace")
-
-
-def _detect(sample: bytes) -> str | None:
-    """charset-normalizer's guess; windows-1252 when it fits as well as the best guess.
-
-    Western text in single-byte encodings often decodes equally well as cp1250, cp1252 and
-    cp1257 (ã vs ă); windows-1252 is by far the most common on the web and WHATWG's default,
-    so ties go to it.
-    """
-    results = list(from_bytes(sample))
-    if not results:
-        return None
-    best = results[0]
-    for match in results:
-        if (
-            "cp1252" in match.could_be_from_charset
-            and match.chaos <= best.chaos + 0.01
-            and match.coherence >= best.coherence - 0.02
-        ):
-            return "cp1252"
-    return _codec(best.encoding)
-
-
-def _codec(label: str | None) -> str | None:
-    if not label:
-        return None
-    try:
-        name = codecs.lookup(label.strip().strip("\"'")).name
-    except (LookupError, ValueError):
-        return None
-    if name.startswith("utf-16") or name.startswith("utf-32"):
-        return None  # a <meta> in an ASCII-readable page cannot be UTF-16 (WHATWG)
-    return _WHATWG_ALIASES.get(name.replace("-", "_"), name)
 
 
 def _html_parser() -> Any:
