@@ -1,8 +1,8 @@
 """Metadata of a parsed page: meta tags, JSON-LD, microdata, canonical URL, tags.
 
 Everything here reads the one lxml tree the parser built and never changes it. The parser
-(:mod:`crawler.extract.parser`) decides the order in which these sources win (DESIGN.md's
-precedence table); this module, :mod:`crawler.extract.authors` and
+(:mod:`crawler.extract.parser`) decides the order in which these sources win (the field table
+of README.md); this module, :mod:`crawler.extract.authors` and
 :mod:`crawler.extract.lead_image` only find and clean candidate values.
 
 JSON-LD comes from extruct's ``JsonLdExtractor``, called once per ``<script>`` element so

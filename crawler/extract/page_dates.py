@@ -1,4 +1,4 @@
-"""When a page was published (and modified), by DESIGN.md's precedence.
+"""When a page was published (and modified), in the order of README.md's field table.
 
 Published: a site rule's selector → JSON-LD ``datePublished`` → meta tags
 (``article:published_time``, ``pubdate``, ``dc.date``, ``parsely-pub-date``…) and microdata

@@ -15,7 +15,7 @@ Approach
    (``LiveBlogPosting``: the shell changes on every fetch and is never a finished article),
    author/profile pages, collection/listing pages and index pages made of many headline
    links with little prose, video pages without text, error pages, and empty bodies.
-4. Pick each field by DESIGN.md's precedence table, first good value wins. Site-rule
+4. Pick each field by README.md's field table, first good value wins. Site-rule
    selectors override the generic value of their field. For ``url``, every candidate
    (canonical, og:url, JSON-LD url) must be on the same site as the fetched URL, so a
    syndicated copy never takes the URL of its origin; ``canonical_url`` still records it.
