@@ -18,7 +18,6 @@ import pytest
 
 from crawler.article import Article, ParseHints, SiteRules
 from crawler.extract.body import clean_paragraphs
-from crawler.extract.decoding import decode_html
 from crawler.extract.parser import parse_article
 from crawler.textnorm import normalize_text, paragraph_key
 
@@ -236,52 +235,6 @@ def test_hints_fill_what_the_page_lacks() -> None:
     assert article.language == "nl"
     assert article.tags == ("harbour",)
     assert article.url == "https://example.org/a"
-
-
-# --------------------------------------------------------------------------------------------
-# Encodings
-
-CP1252_PAGE = (
-    "<html><head>{meta}<title>Caf\u00e9 na\u00efve</title></head><body><article>"
-    "<h1>\u201cCaf\u00e9\u201d owners in S\u00e3o Jo\u00e3o win \u20ac5,000 prize</h1>"
-    + "<p>\u201cWe did not expect it,\u201d said Ren\u00e9e Ib\u00e1\u00f1ez \u2014 the owner "
-    "of the small caf\u00e9 near the station \u2014 who opened it twelve years ago with her "
-    "brother.</p>" * 3 + "</article></body></html>"
-)
-
-
-@pytest.mark.parametrize(
-    ("meta", "charset"),
-    [
-        ('<meta charset="windows-1252">', None),  # <meta charset>
-        (
-            '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">',
-            None,
-        ),  # WHATWG
-        ("", "windows-1252"),  # HTTP header only
-        ('<meta charset="utf-8">', "cp1252"),  # the header wins over the page
-        ("", "utf-8"),  # a lying header: the bytes are not UTF-8, detection takes over
-        ("", None),  # nothing declared: charset-normalizer
-    ],
-)
-def test_windows_1252_comes_out_right(meta: str, charset: str | None) -> None:
-    data = CP1252_PAGE.format(meta=meta).encode("cp1252")
-    text = decode_html(data, charset)
-    assert "\u201cCaf\u00e9\u201d owners in S\u00e3o Jo\u00e3o win \u20ac5,000 prize" in text
-    article = parse_article(data, "https://example.org/cafe", ParseHints(charset=charset))
-    assert article is not None
-    assert (
-        article.title == "\u201cCaf\u00e9\u201d owners in S\u00e3o Jo\u00e3o win \u20ac5,000 prize"
-    )
-    assert "Ren\u00e9e Ib\u00e1\u00f1ez \u2014 the owner" in article.body
-
-
-def test_utf8_bom_and_xml_declaration() -> None:
-    page = CP1252_PAGE.format(meta='<meta charset="windows-1252">')
-    data = b"\xef\xbb\xbf" + page.encode("utf-8")
-    assert decode_html(data) == page  # the BOM beats the (wrong) meta charset
-    with_declaration = '<?xml version="1.0" encoding="utf-8"?>' + page
-    assert parse_article(with_declaration, "https://example.org/cafe") is not None
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,45 +1,69 @@
 """A fetched page's bytes as text.
 
-The sources of the encoding, in order: a byte order mark, the charset of the HTTP
-``Content-Type`` header, ``<meta charset>``, valid UTF-8, then charset-normalizer's guess. A
-declared label is checked against the bytes: when they do not decode in it, the label lies
-and the next source decides. Labels follow WHATWG (latin-1 and ascii mean windows-1252).
+In order: a byte order mark; UTF-8, when the bytes are UTF-8; the charset of the HTTP
+``Content-Type`` header; ``<meta charset>`` (or an XML declaration); then
+charset-normalizer's guess. w3lib, which Scrapy itself uses, reads the BOM and the
+``<meta>``/XML declaration and maps labels as WHATWG does (latin-1 and ascii mean
+windows-1252, gb2312 means gb18030, ...).
+
+UTF-8 goes before the labels because its bytes say so themselves: when a page has non-ASCII
+characters and at least as many of them are valid UTF-8 as not, the page is UTF-8, whatever
+a stale ``<meta>``, a server default or Scrapy's guess for an undeclared page says, and the
+few bytes that are not UTF-8 become U+FFFD instead of turning the whole page into
+windows-1252 ("ZÃ¼rich cafÃ©"). Text in a single-byte or East Asian legacy encoding seldom
+forms valid UTF-8 characters, and pure ASCII carries no such evidence: then the labels
+decide. A label is checked against the bytes: when they do not decode in it, the label lies
+and the next source decides.
 """
 
 from __future__ import annotations
 
-import codecs
-import re
-
 from charset_normalizer import from_bytes
+from w3lib.encoding import html_body_declared_encoding, read_bom, resolve_encoding, to_unicode
 
 __all__ = ["decode_html"]
 
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{2,40})""", re.I
-)
-# WHATWG: pages labelled latin-1 or ascii are decoded as windows-1252 by every browser.
-_WHATWG_ALIASES = {"latin_1": "cp1252", "ascii": "cp1252", "iso8859_1": "cp1252"}
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_REPLACEMENT = "\ufffd"
+_DETECTION_SAMPLE = 200_000
 
 
 def decode_html(data: bytes, declared: str | None = None) -> str:
-    """Bytes to text: BOM, HTTP charset, ``<meta charset>``, valid UTF-8, then detection."""
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
-                       (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
-        if data.startswith(bom):
-            return data.decode(codec, errors="replace").lstrip("\ufeff")
-    match = _META_CHARSET.search(data[:4096])
-    for label in (declared, match.group(1).decode("ascii") if match else None):
-        if declared_codec := _codec(label):
+    """Bytes to text; ``declared`` is the charset of the HTTP ``Content-Type`` header."""
+    bom_codec, bom = read_bom(data)
+    if bom_codec is not None and bom is not None:
+        return to_unicode(data[len(bom) :], bom_codec)
+    as_utf8, is_utf8 = _read_utf8(data)
+    if is_utf8:
+        return as_utf8
+    for label in (declared, html_body_declared_encoding(data)):
+        if codec := _codec(label):
             try:
-                return data.decode(declared_codec)
+                return data.decode(codec)
             except UnicodeDecodeError:
                 continue  # the label lies; try the next source
+    if data.isascii():
+        return as_utf8
+    return to_unicode(data, _detect(data[:_DETECTION_SAMPLE]) or "cp1252")
+
+
+def _read_utf8(data: bytes) -> tuple[str, bool]:
+    """``data`` read as UTF-8 with bad bytes replaced, and whether the page is UTF-8: it has
+    non-ASCII characters, and at least as many of them are valid UTF-8 as not."""
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    return data.decode(_detect(data[:200_000]) or "cp1252", errors="replace")
+    else:
+        return text, not data.isascii()
+    text = data.decode("utf-8", errors="replace")
+    # The decoder never folds an ASCII byte into an invalid sequence, so every character
+    # beyond the ASCII bytes is either a valid multi-byte character or a U+FFFD of its own.
+    ascii_bytes = len(data.translate(None, _HIGH_BYTES))
+    replaced = text.count(_REPLACEMENT)
+    invalid = replaced - data.count(_REPLACEMENT.encode("utf-8"))
+    valid = len(text) - ascii_bytes - replaced
+    return text, valid >= invalid > 0
 
 
 def _detect(sample: bytes) -> str | None:
@@ -67,9 +91,9 @@ def _codec(label: str | None) -> str | None:
     if not label:
         return None
     try:
-        name = codecs.lookup(label.strip().strip("\"'")).name
-    except (LookupError, ValueError):
+        name = resolve_encoding(label.strip().strip("\"'"))
+    except (LookupError, ValueError, TypeError):
         return None
-    if name.startswith("utf-16") or name.startswith("utf-32"):
-        return None  # a <meta> in an ASCII-readable page cannot be UTF-16 (WHATWG)
-    return _WHATWG_ALIASES.get(name.replace("-", "_"), name)
+    if name is None or name.startswith(("utf-16", "utf-32")):
+        return None  # a label read from an ASCII-readable page cannot be UTF-16 (WHATWG)
+    return name
