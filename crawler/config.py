@@ -9,30 +9,32 @@ The file has five parts, each a model below::
     [[sites]]          SiteConfig       per-site CSS selectors for the article parser
 
 Every model forbids unknown keys and is frozen, so a typo fails at load time instead of
-silently becoming a default. ``load_settings`` collects *every* problem before raising one
-``SettingsError`` whose ``problems`` are single lines naming the file, the feed and the key::
+silently becoming a default. Every duration, count and size has a range (README's settings
+reference lists them), so a value no operator means, such as ``every = "99999999999d"``,
+is a problem of the file rather than a failure of the running service.
+``load_settings`` collects *every* problem before raising one ``SettingsError`` whose
+``problems`` are single lines naming the file, the feed and the key (see
+:mod:`crawler.config_problems`)::
 
     settings.toml: feeds[2] (name='herald-ukraine').shedule: unknown key (did you mean 'schedule'?)
 
-Durations are strings such as ``"90s"``, ``"15m"``, ``"48h"``, ``"2d"`` or ``"1h30m"``.
+Durations are strings such as ``"90s"``, ``"15m"``, ``"48h"``, ``"2d"`` or ``"1h30m"``; the
+values themselves are checked in :mod:`crawler.config_values`.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
+import sys
 import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from cssselect import SelectorError
-from parsel.csstranslator import css2xpath
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -49,103 +51,48 @@ from pydantic import (
 )
 
 from crawler.article import SiteRules
+from crawler.config_problems import describe_error, describe_toml_error, find_duplicates
+from crawler.config_values import (
+    CssSelector,
+    DurationBetween,
+    HostName,
+    HttpUrl,
+    NumberBetween,
+    Regex,
+    Slug,
+    Tags,
+    TimeZone,
+    bare_host,
+    check_cron,
+    parse_duration,
+)
 from crawler.errors import SettingsError, UnknownFeedError
+
+__all__ = [
+    "CrawlConfig", "DatabaseConfig", "Defaults", "FeedBase", "FeedConfig", "ListingFeed",
+    "RssFeed", "Schedule", "Settings", "SiteConfig", "SitemapFeed", "load_settings",
+    "parse_duration", "parse_settings", "resolve_settings_path",
+]  # fmt: skip
 
 DEFAULT_SETTINGS_PATH = "settings.toml"
 SETTINGS_ENV_VAR = "NEWSMON_SETTINGS"
 
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_SLUG = re.compile(r"[a-z0-9_-]{1,64}")
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+def _between(low: str, high: str) -> Any:
+    return BeforeValidator(DurationBetween(low, high))
 
 
-def parse_duration(text: str) -> timedelta:
-    """``"90s"``, ``"15m"``, ``"48h"``, ``"2d"``, ``"1h30m"`` → timedelta; ValueError otherwise."""
-    compact = text.strip().lower().replace(" ", "")
-    match = _DURATION.fullmatch(compact)
-    if not compact or match is None:
-        raise ValueError(
-            f"invalid duration {text!r} (write e.g. '90s', '15m', '48h', '2d', '1h30m')"
-        )
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+def _within(low: float, high: float) -> Any:
+    return AfterValidator(NumberBetween(low, high))
 
 
-def _to_duration(value: object) -> object:
-    if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, timedelta):
-        return value
-    # A bare number is ambiguous (seconds? minutes?), so it is refused rather than guessed.
-    raise ValueError(f"expected a duration string such as '15m' (got {_show(value)})")
-
-
-def _check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name such as 'Europe/Kyiv')"
-        ) from None
-    return name
-
-
-def _check_css(selector: str) -> str:
-    try:
-        css2xpath(selector)  # parsel's translator, so ::text and ::attr(name) are accepted
-    except SelectorError as exc:
-        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from None
-    return selector
-
-
-def _check_regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-    return pattern
-
-
-def _check_slug(name: str) -> str:
-    if not _SLUG.fullmatch(name):
-        raise ValueError(f"must be 1-64 lowercase letters, digits, '-' or '_' (got {name!r})")
-    return name
-
-
-def _check_http_url(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        host = None
-    if not host or parts.scheme not in ("http", "https"):
-        raise ValueError(f"must be an absolute http:// or https:// URL (got {url!r})")
-    return url
-
-
-def _check_host(domain: str) -> str:
-    host = domain.strip().lower().rstrip(".")
-    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in host.split(".")):
-        raise ValueError(f"must be a host name such as 'example.com' (got {domain!r})")
-    return host
-
-
-def _clean_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
-    cleaned = (tag.strip().casefold() for tag in tags)
-    return tuple(dict.fromkeys(tag for tag in cleaned if tag))
-
-
-def _bare_host(domain_or_host: str) -> str:
-    host = domain_or_host.strip().lower()
-    if host.count(":") == 1:  # crawler.urls.site_of keeps a non-default port
-        host = host.split(":")[0]
-    return host.rstrip(".").removeprefix("www.")
-
-
-Duration = Annotated[timedelta, BeforeValidator(_to_duration)]
-TimeZone = Annotated[str, AfterValidator(_check_timezone)]
-CssSelector = Annotated[str, AfterValidator(_check_css)]
-Regex = Annotated[str, AfterValidator(_check_regex)]
+# The ranges: wide enough for any deployment we can think of, narrow enough that a slip of
+# the keyboard (a year-long timeout, a jitter of millennia) is caught by check-config.
+Interval = Annotated[timedelta, _between("1s", "366d")]
+Jitter = Annotated[timedelta, _between("0s", "1d")]
+CacheAge = Annotated[timedelta, _between("0s", "30d")]
+RevisitWindow = Annotated[timedelta, _between("0s", "366d")]
+EntryAge = Annotated[timedelta, _between("1h", "3660d")]
 
 
 class _Model(BaseModel):
@@ -155,34 +102,9 @@ class _Model(BaseModel):
 class Schedule(_Model):
     """When a feed runs: ``every = "15m"`` or ``cron = "*/20 6-23 * * *"``, plus jitter."""
 
-    every: Duration | None = None
-    cron: str | None = None
-    jitter: Duration = timedelta(0)
-
-    @field_validator("every")
-    @classmethod
-    def _at_least_a_second(cls, every: timedelta | None) -> timedelta | None:
-        if every is not None and every < timedelta(seconds=1):
-            raise ValueError("must be at least 1s")
-        return every
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, cron: str | None) -> str | None:
-        if cron is None:
-            return None
-        try:
-            CronTrigger.from_crontab(cron, timezone="UTC")
-        except ValueError as exc:
-            raise ValueError(f"invalid cron {cron!r}: {exc}") from None
-        # APScheduler 3 counts weekday 0 as Monday, crontab as Sunday: numbers would
-        # silently run on the wrong day, so only names are accepted in that field.
-        if re.search(r"(?<![/\d])\d", cron.split()[4]):
-            raise ValueError(
-                f"invalid cron {cron!r}: write the day of week as names (mon-fri, sun), "
-                "because APScheduler counts 0 as Monday while crontab counts it as Sunday"
-            )
-        return cron
+    every: Interval | None = None
+    cron: Annotated[str, AfterValidator(check_cron)] | None = None
+    jitter: Jitter = timedelta(0)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Schedule:
@@ -244,14 +166,14 @@ class CrawlConfig(_Model):
 
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
     obey_robots_txt: StrictBool = True
-    robots_txt_max_age: Duration = timedelta(hours=1)
-    download_delay: StrictFloat = Field(default=1.0, ge=0)
-    concurrent_requests_per_host: StrictInt = Field(default=2, ge=1)
-    timeout: StrictFloat = Field(default=30.0, gt=0)
-    max_page_bytes: StrictInt = Field(default=10_000_000, gt=0)
-    max_articles_per_run: StrictInt = Field(default=500, ge=1)
-    revisit_window: Duration = timedelta(hours=48)
-    retries: StrictInt = Field(default=2, ge=0)
+    robots_txt_max_age: CacheAge = timedelta(hours=1)
+    download_delay: Annotated[StrictFloat, _within(0, 3600)] = 1.0  # seconds
+    concurrent_requests_per_host: Annotated[StrictInt, _within(1, 100)] = 2
+    timeout: Annotated[StrictFloat, _within(0.1, 600)] = 30.0  # seconds
+    max_page_bytes: Annotated[StrictInt, _within(1_000, 1_000_000_000)] = 10_000_000
+    max_articles_per_run: Annotated[StrictInt, _within(1, 1_000_000)] = 500
+    revisit_window: RevisitWindow = timedelta(hours=48)
+    retries: Annotated[StrictInt, _within(0, 10)] = 2
     # Off: no request to loopback, private, link-local... addresses, except the host:port
     # pairs that configured feed URLs name (crawler.crawl.destinations).
     allow_private_networks: StrictBool = False
@@ -267,10 +189,10 @@ class Defaults(_Model):
 class FeedBase(_Model):
     """What every ``[[feeds]]`` entry has, whatever its ``kind``."""
 
-    name: Annotated[str, AfterValidator(_check_slug)]
+    name: Slug
     kind: str  # narrowed to a Literal by each kind, which makes it the union's discriminator
-    url: Annotated[str, AfterValidator(_check_http_url)]
-    tags: Annotated[tuple[str, ...], AfterValidator(_clean_tags)] = ()
+    url: HttpUrl
+    tags: Tags = ()
     allow: tuple[Regex, ...] = ()
     deny: tuple[Regex, ...] = ()
     schedule: Schedule = _DEFAULT_SCHEDULE
@@ -290,7 +212,7 @@ class ListingFeed(FeedBase):
     kind: Literal["listing"] = "listing"
     article_links: CssSelector | None = None
     next_page: CssSelector | None = None
-    max_pages: StrictInt = Field(default=1, ge=1, le=50)
+    max_pages: Annotated[StrictInt, _within(1, 50)] = 1
 
 
 class RssFeed(FeedBase):
@@ -303,7 +225,7 @@ class SitemapFeed(FeedBase):
     """A news sitemap (or sitemap index); ``max_age`` skips entries published longer ago."""
 
     kind: Literal["sitemap"] = "sitemap"
-    max_age: Duration | None = None
+    max_age: EntryAge | None = None
 
 
 FeedConfig = Annotated[ListingFeed | RssFeed | SitemapFeed, Field(discriminator="kind")]
@@ -313,7 +235,7 @@ _KINDS: dict[str, type[FeedBase]] = {"listing": ListingFeed, "rss": RssFeed, "si
 class SiteConfig(_Model):
     """``[[sites]]``: CSS selectors that override the parser's guesses on one site."""
 
-    domain: Annotated[str, AfterValidator(_check_host)]
+    domain: HostName
     title: CssSelector | None = None
     body: CssSelector | None = None
     published: CssSelector | None = None
@@ -371,12 +293,12 @@ class Settings(_Model):
 
     def site_rules(self, domain_or_host: str) -> SiteRules | None:
         """Rules for a host or one of its subdomains (``www.`` ignored); the most specific wins."""
-        host = _bare_host(domain_or_host)
+        host = bare_host(domain_or_host)
         best: SiteConfig | None = None
         for site in self.sites:
-            domain = _bare_host(site.domain)
+            domain = bare_host(site.domain)
             if (host == domain or host.endswith("." + domain)) and (
-                best is None or len(domain) > len(_bare_host(best.domain))
+                best is None or len(domain) > len(bare_host(best.domain))
             ):
                 best = site
         return best.to_rules() if best else None
@@ -397,6 +319,8 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
         raise SettingsError(name, [f"{name}: cannot read: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError as exc:
         raise SettingsError(name, [f"{name}: not UTF-8 text (byte {exc.start})"]) from None
+    except ValueError as exc:  # a path with a NUL byte in it
+        raise SettingsError(name, [f"{name!r}: cannot read: {exc}"]) from None
     resolved = Path(path).resolve()
     settings = parse_settings(text, path=name, base_dir=resolved.parent)
     return settings.model_copy(update={"source_path": resolved})
@@ -412,128 +336,31 @@ def parse_settings(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(path, [f"{path}: {_toml_position(exc)}"]) from None
+        raise SettingsError(path, [f"{path}: {describe_toml_error(exc)}"]) from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise SettingsError(path, [f"{path}: arrays or tables nested too deeply to read"]) from None
+    except ValueError:  # not a TOMLDecodeError: tomllib's int() refused a huge integer
+        digits = sys.get_int_max_str_digits()
+        raise SettingsError(path, [f"{path}: an integer longer than {digits} digits"]) from None
     problems: list[str] = []
     if "source_path" in data:  # a field of the model, but not a key of the file
         del data["source_path"]
         problems.append(f"{path}: source_path: unknown key")
-    problems += _duplicates(data, path)
+    problems += find_duplicates(data, path)
     data.setdefault("database", {})  # so the default url is resolved against base_dir too
     try:
         settings = Settings.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        problems[:0] = [_describe(error, data, path) for error in exc.errors()]
+        problems[:0] = [
+            describe_error(error, data, path, Settings, _SECTIONS) for error in exc.errors()
+        ]
     if problems:
         raise SettingsError(path, problems)
     return settings
 
 
-# --- turning findings into one-line, plain-English problems -------------------------------
-
-_EXPECTED = {
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
-    "bool_parsing": "true or false", "string_type": "a string", "tuple_type": "an array",
-    "list_type": "an array", "model_type": "a table", "model_attributes_type": "a table",
-    "dict_type": "a table",
-}  # fmt: skip
-_BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
-           "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}  # fmt: skip
+# Which model a table's keys belong to, for "did you mean" in unknown-key problems.
 _SECTIONS: dict[str, type[BaseModel]] = {
     "database": DatabaseConfig, "crawl": CrawlConfig, "defaults": Defaults,
     "schedule": Schedule, "sites": SiteConfig, **_KINDS,
 }  # fmt: skip
-
-
-def _toml_position(exc: tomllib.TOMLDecodeError) -> str:
-    match = re.fullmatch(r"(.*) \((?:at line (\d+), column (\d+)|at end of document)\)", str(exc))
-    if match is None:
-        return str(exc)
-    message, line, column = match.groups()
-    return f"line {line}, column {column}: {message}" if line else f"at end of file: {message}"
-
-
-def _duplicates(data: dict[str, Any], path: str) -> list[str]:
-    # Checked on the raw tables, so duplicates are reported even when other keys are wrong.
-    problems: list[str] = []
-    for section, key, what in (("feeds", "name", "feed name"), ("sites", "domain", "domain")):
-        items = data.get(section)
-        seen: dict[str, int] = {}
-        for index, item in enumerate(items if isinstance(items, list) else []):
-            value = item.get(key) if isinstance(item, dict) else None
-            if not isinstance(value, str):
-                continue
-            normal = _bare_host(value) if section == "sites" else value
-            if normal in seen:
-                where = f"{section}[{index}]{_label(section, index, data)}.{key}"
-                also = f"{section}[{seen[normal]}]"
-                problems.append(f"{path}: {where}: duplicate {what} {value!r}, also at {also}")
-            else:
-                seen[normal] = index
-    return problems
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"  # as written in TOML
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "an array"
-    shown = repr(value)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
-def _label(section: object, index: int, data: dict[str, Any]) -> str:
-    key = {"feeds": "name", "sites": "domain"}.get(str(section))
-    items = data.get(str(section))
-    if key and isinstance(items, list) and index < len(items) and isinstance(items[index], dict):
-        value = items[index].get(key)
-        if isinstance(value, str):
-            return f" ({key}={value!r})"
-    return ""
-
-
-def _where(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
-    parts: list[str] = []
-    for position, part in enumerate(loc):
-        if isinstance(part, int) and parts:
-            parts[-1] += f"[{part}]"
-            if position == 1:
-                parts[-1] += _label(loc[0], part, data)
-        else:
-            parts.append(str(part))
-    return ".".join(parts)
-
-
-def _describe(error: Any, data: dict[str, Any], path: str) -> str:
-    loc: tuple[int | str, ...] = tuple(error["loc"])
-    kind, ctx = error["type"], error.get("ctx", {})
-    model: type[BaseModel] = Settings
-    for part in loc[:-1]:
-        model = _SECTIONS.get(str(part), model)
-    if len(loc) >= 3 and loc[0] == "feeds" and loc[2] in _KINDS:
-        loc = loc[:2] + loc[3:]  # pydantic inserts the discriminator value; users never wrote it
-    if kind == "extra_forbidden":
-        keys = [k for k in model.model_fields if k != "source_path"]
-        close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.7)
-        message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
-    elif kind == "missing":
-        message = "required key missing"
-    elif kind == "union_tag_invalid":
-        loc += ("kind",)
-        message = f"unknown kind {ctx['tag']!r} (expected listing, rss or sitemap)"
-    elif kind == "union_tag_not_found":
-        loc += ("kind",)
-        message = "required key missing (expected listing, rss or sitemap)"
-    elif kind in _BOUNDS:
-        op, bound = _BOUNDS[kind]
-        limit = ctx[bound]  # pydantic turns `ge=0` on a float field into 0.0
-        limit = int(limit) if isinstance(limit, float) and limit.is_integer() else limit
-        message = f"must be {op} {limit} (got {_show(error['input'])})"
-    elif kind in _EXPECTED:
-        message = f"expected {_EXPECTED[kind]} (got {_show(error['input'])})"
-    else:
-        message = str(error["msg"]).removeprefix("Value error, ")
-    where = _where(loc, data)
-    return f"{path}: {where}: {message}" if where else f"{path}: {message}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -139,8 +140,8 @@ def test_wrong_type(tmp_path: Path) -> None:
 def test_value_out_of_range(tmp_path: Path) -> None:
     text = "[crawl]\ndownload_delay = -1\n" + RSS.replace('"rss"', '"listing"') + "max_pages = 51\n"
     assert problems(tmp_path, text) == [
-        "crawl.download_delay: must be >= 0 (got -1)",
-        "feeds[0] (name='a').max_pages: must be <= 50 (got 51)",
+        "crawl.download_delay: must be from 0 to 3600 (got -1)",
+        "feeds[0] (name='a').max_pages: must be from 1 to 50 (got 51)",
     ]
 
 
@@ -210,7 +211,7 @@ def test_schedule_needs_exactly_one_of_every_and_cron(tmp_path: Path) -> None:
 
 def test_every_below_one_second(tmp_path: Path) -> None:
     assert problems(tmp_path, RSS + 'schedule = { every = "0s" }\n') == [
-        "feeds[0] (name='a').schedule.every: must be at least 1s"
+        "feeds[0] (name='a').schedule.every: must be from 1s to 366d (got '0s')"
     ]
 
 
@@ -343,7 +344,7 @@ def test_many_problems_are_all_reported(tmp_path: Path) -> None:
     """
     found = problems(tmp_path, text)
     assert set(found) == {
-        "crawl.timeout: must be > 0 (got 0)",
+        "crawl.timeout: must be from 0.1 to 600 (got 0)",
         "feeds[0] (name='a').timezone: unknown time zone 'Nowhere/City' "
         "(use an IANA name such as 'Europe/Kyiv')",
         "feeds[1] (name='b').kind: unknown kind 'podcast' (expected listing, rss or sitemap)",
@@ -360,17 +361,141 @@ def test_max_articles_per_run(tmp_path: Path) -> None:
     text = "[crawl]\nmax_articles_per_run = 40\n"
     assert load_settings(write(tmp_path, text)).crawl.max_articles_per_run == 40
     assert problems(tmp_path, "[crawl]\nmax_articles_per_run = 0\n") == [
-        "crawl.max_articles_per_run: must be >= 1 (got 0)"
+        "crawl.max_articles_per_run: must be from 1 to 1_000_000 (got 0)"
     ]
     assert problems(tmp_path, "[crawl]\nmax_articles_per_run = 2.5\n") == [
         "crawl.max_articles_per_run: expected an integer (got 2.5)"
     ]
 
 
+# Every duration, count and size has a range: (table, key, lowest, highest, too low, too high,
+# the range as the message says it), values as TOML writes them. Feed keys are checked on a
+# feed of the kind that has them.
+RANGES = [
+    ("crawl", "robots_txt_max_age", '"0s"', '"30d"', None, '"31d"', "0s to 30d"),
+    ("crawl", "download_delay", "0", "3600", "-0.5", "3600.5", "0 to 3600"),
+    ("crawl", "concurrent_requests_per_host", "1", "100", "0", "101", "1 to 100"),
+    ("crawl", "timeout", "0.1", "600", "0.09", "601", "0.1 to 600"),
+    ("crawl", "max_page_bytes", "1_000", "1_000_000_000", "999", "1_000_000_001",
+     "1000 to 1_000_000_000"),
+    ("crawl", "max_articles_per_run", "1", "1_000_000", "0", "1_000_001", "1 to 1_000_000"),
+    ("crawl", "revisit_window", '"0s"', '"366d"', None, '"367d"', "0s to 366d"),
+    ("crawl", "retries", "0", "10", "-1", "11", "0 to 10"),
+    ("schedule", "every", '"1s"', '"366d"', '"0s"', '"366d1s"', "1s to 366d"),
+    ("schedule", "jitter", '"0s"', '"1d"', None, '"1d1s"', "0s to 1d"),
+    ("listing", "max_pages", "1", "50", "0", "51", "1 to 50"),
+    ("sitemap", "max_age", '"1h"', '"3660d"', '"59m"', '"3661d"', "1h to 3660d"),
+]  # fmt: skip
+RANGE_FIELDS = ("table", "key", "low", "high", "under", "over", "allowed")
+
+
+def settings_with(table: str, key: str, value: str) -> str:
+    if table == "crawl":
+        return f"[crawl]\n{key} = {value}\n"
+    if table == "schedule":
+        other = 'every = "15m", ' if key == "jitter" else ""
+        return RSS + f"schedule = {{ {other}{key} = {value} }}\n"
+    return RSS.replace('"rss"', f'"{table}"') + f"{key} = {value}\n"
+
+
+def where(table: str, key: str) -> str:
+    return {"crawl": f"crawl.{key}", "schedule": f"feeds[0] (name='a').schedule.{key}"}.get(
+        table, f"feeds[0] (name='a').{key}"
+    )
+
+
+@pytest.mark.parametrize(RANGE_FIELDS, RANGES)
+def test_range_bounds_are_allowed(
+    tmp_path: Path,
+    table: str,
+    key: str,
+    low: str,
+    high: str,
+    under: str | None,
+    over: str,
+    allowed: str,
+) -> None:
+    for value in (low, high):
+        settings = load_settings(write(tmp_path, settings_with(table, key, value)))
+        if table == "crawl":
+            section: object = settings.crawl
+        else:
+            section = settings.feeds[0].schedule if table == "schedule" else settings.feeds[0]
+        written = tomllib.loads(f"v = {value}")["v"]
+        expected = parse_duration(written) if isinstance(written, str) else written
+        assert getattr(section, key) == expected
+
+
+@pytest.mark.parametrize(RANGE_FIELDS, RANGES)
+def test_values_outside_a_range_name_the_key_and_the_range(
+    tmp_path: Path,
+    table: str,
+    key: str,
+    low: str,
+    high: str,
+    under: str | None,
+    over: str,
+    allowed: str,
+) -> None:
+    for value in (v for v in (under, over) if v is not None):
+        [line] = problems(tmp_path, settings_with(table, key, value))
+        assert line.startswith(f"{where(table, key)}: must be from {allowed} (got "), line
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('schedule = { every = "99999999999d" }',
+         "schedule.every: must be from 1s to 366d (got '99999999999d')"),
+        ('schedule = { every = "15m", jitter = "999999999d" }',
+         "schedule.jitter: must be from 0s to 1d (got '999999999d')"),
+        (f'schedule = {{ every = "{"9" * 5000}s" }}', "schedule.every: must be from 1s to 366d"),
+    ],
+)  # fmt: skip
+def test_durations_beyond_a_timedelta_are_range_errors(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    [line] = problems(tmp_path, RSS + text + "\n")
+    assert line.startswith(f"feeds[0] (name='a').{expected}"), line
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("timeout = inf", "crawl.timeout: must be from 0.1 to 600 (got inf)"),
+        ("timeout = nan", "crawl.timeout: must be from 0.1 to 600 (got nan)"),
+        ("download_delay = -inf", "crawl.download_delay: must be from 0 to 3600 (got -inf)"),
+        ("download_delay = 1e300", "crawl.download_delay: must be from 0 to 3600 (got 1e+300)"),
+        ("max_articles_per_run = 9223372036854775808",
+         "crawl.max_articles_per_run: must be from 1 to 1_000_000 "
+         "(got 9_223_372_036_854_775_808)"),
+        ("max_page_bytes = -9223372036854775809",
+         "crawl.max_page_bytes: must be from 1000 to 1_000_000_000 "
+         "(got -9_223_372_036_854_775_809)"),
+        ("retries = -1", "crawl.retries: must be from 0 to 10 (got -1)"),
+    ],
+)  # fmt: skip
+def test_infinite_huge_and_negative_numbers_are_range_errors(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    assert problems(tmp_path, f"[crawl]\n{text}\n") == [expected]
+
+
+def test_integer_too_long_to_read_names_the_file(tmp_path: Path) -> None:
+    assert problems(tmp_path, "[crawl]\nretries = 1" + "0" * 5000 + "\n") == [
+        "an integer longer than 4300 digits"
+    ]
+
+
+@pytest.mark.parametrize("nesting", ["[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000])
+def test_nesting_too_deep_for_the_toml_reader_names_the_file(tmp_path: Path, nesting: str) -> None:
+    assert problems(tmp_path, f"x = {nesting}\n") == ["arrays or tables nested too deeply to read"]
+
+
 def test_error_names_the_file_as_given(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as raised:
         parse_settings("[crawl]\nretries = -1\n", path="conf/newsmon.toml")
-    assert str(raised.value) == "conf/newsmon.toml: crawl.retries: must be >= 0 (got -1)"
+    assert str(raised.value) == "conf/newsmon.toml: crawl.retries: must be from 0 to 10 (got -1)"
 
 
 # --- database URLs ------------------------------------------------------------------------
