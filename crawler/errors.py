@@ -8,6 +8,8 @@
     ├── StoreError                the database cannot be opened or written
     │   ├── ServiceLockedError    another service already runs against this database
     │   └── SchemaOutdatedError   the database's schema is older than this newsmon
+    ├── NotFoundError             the article a command named is not stored
+    ├── OutputError               a command cannot write the file it was asked to write
     ├── DiscoveryError            a page is not a usable listing, feed or sitemap
     └── WorkerCrashed             a worker process died; the page is worth another try
         ├── ParserCrashed         ... a parser process
@@ -53,6 +55,14 @@ class ServiceLockedError(StoreError):
 
 class SchemaOutdatedError(StoreError):
     """The database was made by an older newsmon: ``newsmon db upgrade`` brings it up."""
+
+
+class NotFoundError(NewsmonError):
+    """The ID or URL given on the command line matches no stored article."""
+
+
+class OutputError(NewsmonError):
+    """An output file (``newsmon export --output``) cannot be written where it was asked."""
 
 
 class DiscoveryError(NewsmonError):

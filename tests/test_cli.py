@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 
 from crawler.article import Article as Parsed
 from crawler.cli import main
+from crawler.errors import StoreError
 from crawler.store.queries import EXPORT_KEYS
 from crawler.store.store import RunCounts, Store
 from tests.factories import make_article
@@ -201,3 +204,130 @@ def test_crawl_unknown_feed_exits_2(settings_path: Path, capsys) -> None:
 def test_missing_settings_file_exits_2(tmp_path: Path, capsys) -> None:
     code, _, err = run_cli(capsys, "query", "--settings", str(tmp_path / "absent.toml"))
     assert code == 2 and "absent.toml" in err and "cannot read" in err
+
+
+def test_check_config_hides_database_passwords(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "settings.toml"
+    url = "postgresql://newsmon:s3cretpass@db.example:5432/news?sslmode=require&password=hunter2"
+    path.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    code, out, err = run_cli(capsys, "check-config", "--settings", str(path))
+    assert code == 0 and err == ""
+    assert "s3cretpass" not in out and "hunter2" not in out
+    assert "database postgresql+psycopg://newsmon:***@db.example:5432/news?" in out
+    assert "sslmode=require" in out
+
+
+# --- export --output: a regular file or a new path, written whole or not at all ----------
+
+
+def export_to(capsys: pytest.CaptureFixture[str], settings: Path, target: Path | str):
+    code, out, err = run_cli(capsys, "export", "--settings", str(settings), "--output", str(target))
+    assert "Traceback" not in err and ".partial" not in err
+    return code, out, err
+
+
+def refused(capsys: pytest.CaptureFixture[str], settings: Path, target: Path, why: str) -> None:
+    code, out, err = export_to(capsys, settings, target)
+    assert code == 2 and out == ""
+    [line] = err.splitlines()
+    assert line.startswith(f"newsmon: --output {str(target)!r}: {why}"), line
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".partial"))
+
+
+def test_export_refuses_a_symlink_and_leaves_it_alone(
+    settings_path: Path, tmp_path: Path, capsys
+) -> None:
+    real = tmp_path / "real.jsonl"
+    real.write_text("kept\n", encoding="utf-8")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    refused(capsys, settings_path, link, "a symbolic link, not a regular file")
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "kept\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_export_refuses_a_fifo_without_opening_it(
+    settings_path: Path, tmp_path: Path, capsys
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # opening it for writing would block: the check must not
+    refused(capsys, settings_path, fifo, "a FIFO, not a regular file")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_export_refuses_a_directory(settings_path: Path, tmp_path: Path, capsys) -> None:
+    target = tmp_path / "exports"
+    target.mkdir()
+    refused(capsys, settings_path, target, "a directory, not a regular file")
+    assert target.is_dir() and list(target.iterdir()) == []
+
+
+def test_export_refuses_a_missing_directory(settings_path: Path, tmp_path: Path, capsys) -> None:
+    target = tmp_path / "nowhere" / "out.jsonl"
+    refused(capsys, settings_path, target, f"no directory {str(tmp_path / 'nowhere')!r}")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_export_refuses_a_path_under_a_regular_file(
+    settings_path: Path, tmp_path: Path, capsys
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("notes\n", encoding="utf-8")
+    refused(capsys, settings_path, notes / "out.jsonl", f"{str(notes)!r} is not a directory")
+    assert notes.read_text(encoding="utf-8") == "notes\n"
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
+def test_export_into_an_unwritable_directory_fails_in_one_line(settings_path: Path, capsys) -> None:
+    # sysfs refuses new files to everyone, root included (tests may run as root, for whom
+    # a read-only permission bit would not stop anything).
+    target = Path("/sys/kernel/newsmon-export.jsonl")
+    code, out, err = export_to(capsys, settings_path, target)
+    assert code == 1 and out == ""
+    assert err.splitlines() == [f"newsmon: cannot write {target}: Permission denied"]
+    assert not target.exists()
+
+
+def test_export_replaces_a_regular_file_whole_and_keeps_its_mode(
+    settings_path: Path, tmp_path: Path, capsys
+) -> None:
+    target = tmp_path / "out.jsonl"
+    target.write_text("old export\n", encoding="utf-8")
+    target.chmod(0o640)
+    code, _, err = export_to(capsys, settings_path, target)
+    assert code == 0 and err == f"exported 2 articles to {target}\n"
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["title"] for line in lines] == ["Story number 1", "Story number 2"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert leftovers(tmp_path) == []
+
+
+def test_export_that_fails_midway_leaves_the_old_file(
+    settings_path: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from crawler.store import queries
+
+    real_iter_export = queries.iter_export
+
+    def one_then_fail(session, since=None):  # type: ignore[no-untyped-def]
+        records = real_iter_export(session, since)
+        yield next(records)
+        raise StoreError("database connection lost")
+
+    monkeypatch.setattr(queries, "iter_export", one_then_fail)
+    target = tmp_path / "out.jsonl"
+    target.write_text("old export\n", encoding="utf-8")
+    code, _, err = export_to(capsys, settings_path, target)
+    assert code == 1 and err == "newsmon: database connection lost\n"
+    assert target.read_text(encoding="utf-8") == "old export\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_export_to_dash_writes_standard_output(settings_path: Path, tmp_path: Path, capsys) -> None:
+    code, out, err = export_to(capsys, settings_path, "-")
+    assert code == 0 and err == ""
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [1, 2]
+    assert not (tmp_path / "-").exists()
