@@ -1,6 +1,6 @@
 """Accuracy of parse_article against plain trafilatura.extract on the golden pages.
 
-    python bench/accuracy.py
+    .venv/bin/python bench/accuracy.py
 
 For every golden page (tests/pages/NAME.html with its NAME.json: URL, hints, expected
 article), both extractors run on the same bytes and are scored against the expected values:
@@ -24,24 +24,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import trafilatura
 
-import trafilatura  # noqa: E402
+from crawler.article_json import hints_from_json
+from crawler.extract.dates import parse_date
+from crawler.extract.parser import parse_article
+from crawler.textnorm import normalize_text
 
-from crawler.extract.dates import parse_date  # noqa: E402
-from crawler.extract.parser import parse_article  # noqa: E402
-from crawler.textnorm import normalize_text  # noqa: E402
-from scripts.regen_golden import hints_from_json  # noqa: E402
-
-PAGES = ROOT / "tests" / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "tests" / "pages"
 SHINGLE = 4
 DATE_TOLERANCE_SECONDS = 60
 _WORDS = re.compile(r"\w+")

@@ -18,7 +18,7 @@ Listings, feeds and the sitemap answer conditional GETs (``ETag`` / ``If-None-Ma
 request is counted (:meth:`GeneratedSite.counters`). :meth:`GeneratedSite.publish` adds new
 stories while the site runs, re-rendering only the pages that list them.
 
-Run it by hand with ``python bench/gensite.py --articles 200``: it prints the feeds as
+Run it by hand with ``.venv/bin/python bench/gensite.py --articles 200``: it prints the feeds as
 settings.toml entries and serves until interrupted.
 """
 

@@ -1,6 +1,6 @@
 """Throughput of parse_article against plain trafilatura.extract on the golden pages.
 
-    python bench/parse.py [ROUNDS]
+    .venv/bin/python bench/parse.py [ROUNDS]
 
 Both run over the same pages (tests/pages/*.html, as bytes, with their golden hints) in
 the same process, ROUNDS times each (default 20), after one warm-up round; the figures are
@@ -14,15 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import trafilatura
 
-import trafilatura  # noqa: E402
+from crawler.article_json import hints_from_json
+from crawler.extract.parser import parse_article
 
-from crawler.extract.parser import parse_article  # noqa: E402
-from scripts.regen_golden import hints_from_json  # noqa: E402
-
-PAGES = ROOT / "tests" / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "tests" / "pages"
 
 
 def main(rounds: int) -> int:

@@ -1,6 +1,6 @@
 """Crawl-path benchmarks of a service that runs for months: cold crawl, steady state, growth.
 
-    python bench/pipeline.py [--articles 2000] [--growth 1000,10000,100000] [--only ...]
+    .venv/bin/python bench/pipeline.py [--articles 2000] [--growth 1000,10000,100000] [--only ...]
                              [--compare-threads] [--repeats 3] [--workdir DIR]
 
 Everything goes through the product path — settings.toml → ``FeedRunner`` → feed spiders →
@@ -41,11 +41,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.gensite import WORDS, GeneratedSite, StoryInfo  # noqa: E402
-from bench.harness import (  # noqa: E402
+# Siblings: a script's own folder is on sys.path (newsmon itself is installed in the venv).
+from gensite import WORDS, GeneratedSite, StoryInfo
+from harness import (
     fmt_int,
     machine,
     report,

@@ -33,8 +33,6 @@ import numpy as np
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-
 from crawler.store.models import Article, ArticleFeed, ArticleTag
 from crawler.store.queries import ArticleFilter, query_articles
 from crawler.store.search import parse_query, ranked_matches

@@ -1,6 +1,6 @@
 """Soak: many scheduled runs in one service process; resident memory must stay flat.
 
-    python bench/soak.py [--runs 1000] [--sections 5] [--publish-every 2]
+    .venv/bin/python bench/soak.py [--runs 1000] [--sections 5] [--publish-every 2]
 
 The real service (``crawler.service.Service``: APScheduler on the reactor's loop, each job
 ``Service._run_job`` → ``FeedRunner.run_feed``) runs in a child process against a small
@@ -29,11 +29,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.gensite import GeneratedSite  # noqa: E402
-from bench.harness import (  # noqa: E402
+# Siblings: a script's own folder is on sys.path (newsmon itself is installed in the venv).
+from gensite import GeneratedSite
+from harness import (
     RESULT_PREFIX,
     descendants,
     machine,
