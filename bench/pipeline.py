@@ -94,7 +94,7 @@ class ThreadPipeline:
 
 
 def child_crawl(settings_path: str, pipeline: str) -> None:
-    """One ``newsmon crawl`` of every enabled feed, as crawler.cli does it, measured."""
+    """One ``newsmon crawl`` of all enabled feeds, as crawler.cli.service_commands does it."""
     from sqlalchemy import func, select
 
     import crawler.crawl.runner as runner_module
