@@ -78,21 +78,21 @@ DEFAULT_SETTINGS_PATH = "settings.toml"
 SETTINGS_ENV_VAR = "NEWSMON_SETTINGS"
 
 
-def _between(low: str, high: str) -> Any:
+def _duration_in(low: str, high: str) -> Any:
     return BeforeValidator(DurationBetween(low, high))
 
 
-def _within(low: float, high: float) -> Any:
+def _number_in(low: float, high: float) -> Any:
     return AfterValidator(NumberBetween(low, high))
 
 
 # The ranges: wide enough for any deployment we can think of, narrow enough that a slip of
 # the keyboard (a year-long timeout, a jitter of millennia) is caught by check-config.
-Interval = Annotated[timedelta, _between("1s", "366d")]
-Jitter = Annotated[timedelta, _between("0s", "1d")]
-CacheAge = Annotated[timedelta, _between("0s", "30d")]
-RevisitWindow = Annotated[timedelta, _between("0s", "366d")]
-EntryAge = Annotated[timedelta, _between("1h", "3660d")]
+Interval = Annotated[timedelta, _duration_in("1s", "366d")]
+Jitter = Annotated[timedelta, _duration_in("0s", "1d")]
+CacheAge = Annotated[timedelta, _duration_in("0s", "30d")]
+RevisitWindow = Annotated[timedelta, _duration_in("0s", "366d")]
+EntryAge = Annotated[timedelta, _duration_in("1h", "3660d")]
 
 
 class _Model(BaseModel):
@@ -167,13 +167,13 @@ class CrawlConfig(_Model):
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
     obey_robots_txt: StrictBool = True
     robots_txt_max_age: CacheAge = timedelta(hours=1)
-    download_delay: Annotated[StrictFloat, _within(0, 3600)] = 1.0  # seconds
-    concurrent_requests_per_host: Annotated[StrictInt, _within(1, 100)] = 2
-    timeout: Annotated[StrictFloat, _within(0.1, 600)] = 30.0  # seconds
-    max_page_bytes: Annotated[StrictInt, _within(1_000, 1_000_000_000)] = 10_000_000
-    max_articles_per_run: Annotated[StrictInt, _within(1, 1_000_000)] = 500
+    download_delay: Annotated[StrictFloat, _number_in(0, 3600)] = 1.0  # seconds
+    concurrent_requests_per_host: Annotated[StrictInt, _number_in(1, 100)] = 2
+    timeout: Annotated[StrictFloat, _number_in(0.1, 600)] = 30.0  # seconds
+    max_page_bytes: Annotated[StrictInt, _number_in(1_000, 1_000_000_000)] = 10_000_000
+    max_articles_per_run: Annotated[StrictInt, _number_in(1, 1_000_000)] = 500
     revisit_window: RevisitWindow = timedelta(hours=48)
-    retries: Annotated[StrictInt, _within(0, 10)] = 2
+    retries: Annotated[StrictInt, _number_in(0, 10)] = 2
     # Off: no request to loopback, private, link-local... addresses, except the host:port
     # pairs that configured feed URLs name (crawler.crawl.destinations).
     allow_private_networks: StrictBool = False
@@ -212,7 +212,7 @@ class ListingFeed(FeedBase):
     kind: Literal["listing"] = "listing"
     article_links: CssSelector | None = None
     next_page: CssSelector | None = None
-    max_pages: Annotated[StrictInt, _within(1, 50)] = 1
+    max_pages: Annotated[StrictInt, _number_in(1, 50)] = 1
 
 
 class RssFeed(FeedBase):
