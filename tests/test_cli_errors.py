@@ -9,15 +9,10 @@ import pytest
 
 from crawler.cli import main
 
-SETTINGS = """
-[database]
-url = "sqlite:///news.db"
-
-[[feeds]]
-name = "herald-rss"
-kind = "rss"
-url = "https://herald.example/rss.xml"
-"""
+SETTINGS = (
+    '[database]\nurl = "sqlite:///news.db"\n\n'
+    '[[feeds]]\nname = "herald-rss"\nkind = "rss"\nurl = "https://herald.example/rss.xml"\n'
+)
 HUGE = "100000000000000000000"  # 10^20: more than SQLite's or PostgreSQL's integers hold
 
 
