@@ -73,24 +73,45 @@ class ThreadPipeline:
     """The design before worker processes, for comparison: parse and save each article
     together in one of asyncio's default worker threads (``to_thread``)."""
 
+    def __init__(self, run: Any) -> None:
+        self.run = run
+
     @classmethod
     def from_crawler(cls, crawler: Any) -> Any:
-        from crawler.crawl.pipeline import StorePipeline, parse_and_save
+        from crawler.crawl.context import context_of
 
-        class _ThreadPipeline(StorePipeline):
-            async def process_item(self, item: Any) -> Any:
-                from crawler.crawl.spider import ArticlePage
+        return cls(context_of(crawler).run)
 
-                if not isinstance(item, ArticlePage):
-                    return item
-                article, result = await asyncio.to_thread(parse_and_save, item)
-                if article is None or result is None:
-                    item.run.not_articles += 1
-                else:
-                    item.run.counts.count_save(result.outcome)
-                return item
+    async def process_item(self, item: Any) -> Any:
+        from crawler.crawl.feedrun import ArticlePage
 
-        return _ThreadPipeline(crawler)
+        if not isinstance(item, ArticlePage):
+            return item
+        result = await asyncio.to_thread(parse_and_save, self.run, item)
+        if result is None:
+            self.run.not_articles += 1
+        else:
+            self.run.counts.count_save(result.outcome)
+        return item
+
+
+def parse_and_save(run: Any, page: Any) -> Any:
+    """Blocking, all in the calling thread: one article parsed and saved on its own."""
+    from crawler.crawl.parsing import parse
+    from crawler.crawl.pipeline import hints_for, save_request
+
+    parsed = parse(page.body, page.url, hints_for(run, page))
+    if parsed is None:
+        return None
+    request = save_request(run, page, parsed)
+    return run.store.save_article(
+        request.article,
+        feed=request.feed,
+        feed_tags=request.feed_tags,
+        urls=request.urls,
+        fetched_at=request.fetched_at,
+        fingerprint=request.fingerprint,
+    )
 
 
 def child_crawl(settings_path: str, pipeline: str) -> None:

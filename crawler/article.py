@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,16 +20,15 @@ class SiteRules:
     remove: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ParseHints:
-    """What the crawl knows about a page before parsing it.
+@dataclass(frozen=True, kw_only=True)
+class FeedEntry:
+    """What a listing, feed or sitemap entry said about an article before it was fetched.
 
-    Everything is optional: ``parse_article(html, url)`` works without hints, but the feed's
-    time zone, its tags and the feed/sitemap entry make the result better.
+    Discovery finds it (:class:`~crawler.extract.discovery.Candidate`), the parser takes it
+    as a hint (:class:`ParseHints`): both are FeedEntry kinds, so the fields are declared
+    here once and :func:`entry_fields` carries them from one to the other.
     """
 
-    timezone: str = "UTC"  # IANA name, for dates that carry no offset or zone
-    tags: tuple[str, ...] = ()  # labels of the feed that found the page
     title: str | None = None  # feed / sitemap entry title
     published_at: datetime | None = None  # feed / sitemap entry date, aware UTC
     published_source: str | None = None  # "feed" or "sitemap"
@@ -37,6 +37,25 @@ class ParseHints:
     authors: tuple[str, ...] = ()  # feed entry authors
     image_url: str | None = None  # feed media
     language: str | None = None  # sitemap news:language
+
+
+def entry_fields(entry: FeedEntry) -> dict[str, Any]:
+    """The FeedEntry part of ``entry`` (of whatever kind), as keyword arguments for another
+    kind: ``ParseHints(**entry_fields(candidate), ...)``."""
+    return {f.name: getattr(entry, f.name) for f in fields(FeedEntry)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParseHints(FeedEntry):
+    """What the crawl knows about a page before parsing it: what its entry said (the
+    :class:`FeedEntry` fields) and the following.
+
+    Everything is optional: ``parse_article(html, url)`` works without hints, but the feed's
+    time zone, its tags and the feed/sitemap entry make the result better.
+    """
+
+    timezone: str = "UTC"  # IANA name, for dates that carry no offset or zone
+    tags: tuple[str, ...] = ()  # labels of the feed that found the page
     charset: str | None = None  # from the HTTP Content-Type header
     fetched_at: datetime | None = None  # for relative dates such as "2 hours ago"
     site_rules: SiteRules | None = None

@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from crawler.article import ParseHints
+from crawler.crawl.feedrun import ArticlePage
 from crawler.crawl.pipeline import hints_for
+from crawler.extract.discovery import Candidate
 from crawler.extract.parser import parse_article
 from crawler.store.boilerplate import SiteBoilerplate, is_boilerplate
 from crawler.store.models import Article, SiteParagraph
@@ -191,18 +193,14 @@ def test_the_learned_set_is_kept_in_the_database(db_url: str) -> None:
 def test_the_pipeline_passes_the_learned_keys(store: Store) -> None:
     learn_gazette(store)
     url = f"{GAZETTE}/news/story-6"
-    run = SimpleNamespace(
+    run: Any = SimpleNamespace(
         feed=SimpleNamespace(timezone="UTC", tags=()),
         settings=SimpleNamespace(site_rules=lambda _site: None),
         store=store,
     )
-    candidate = SimpleNamespace(
-        url=url, title=None, published_at=None, published_source=None,
-        published_precision=None, keywords=(), authors=(), image_url=None, language=None,
-    )  # fmt: skip
-    item: Any = SimpleNamespace(run=run, candidate=candidate, url=url, charset=None,
-                                fetched_at=T0)  # fmt: skip
-    assert hints_for(item).boilerplate == store.boilerplate_keys(site_of(GAZETTE)) != frozenset()
+    page = ArticlePage(b"", url, url, None, Candidate(url=url), T0)
+    hints = hints_for(run, page)
+    assert hints.boilerplate == store.boilerplate_keys(site_of(GAZETTE)) != frozenset()
 
 
 # --------------------------------------------------------------------------------------------

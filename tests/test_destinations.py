@@ -27,11 +27,12 @@ import pytest
 from scrapy import signals
 from scrapy.exceptions import CannotResolveHostError
 from scrapy.http import Request, Response
-from scrapy.utils.test import get_crawler
+from scrapy.utils.test import get_reactor_settings
 from sqlalchemy import select
 from twisted.internet.address import IPv4Address
 
 from crawler.config import Settings, parse_settings
+from crawler.crawl.context import CrawlContext, FeedCrawler
 from crawler.crawl.destinations import (
     ActivePolicies,
     DestinationPolicy,
@@ -40,8 +41,10 @@ from crawler.crawl.destinations import (
     GuardedNameResolver,
     non_public_kind,
 )
+from crawler.crawl.feedrun import FeedRun
 from crawler.crawl.politeness import HostGuard
-from crawler.crawl.spider import FeedRun, FeedSpider
+from crawler.crawl.spider import FeedSpider
+from crawler.crawl.workers import ArticleWorkers
 from crawler.errors import SettingsError
 from crawler.store.models import Article, CrawlRun
 from crawler.store.store import Store
@@ -518,13 +521,16 @@ def test_resolver_drops_private_answers_of_names_no_running_crawl_trusts() -> No
 def middleware(tmp_path: Path) -> Iterator[tuple[DestinationPolicyMiddleware, FeedRun, Any]]:
     settings = settings_with("http://127.0.0.1:8123/feed.xml", "http://intranet.example:8080/x")
     store = Store.open(f"sqlite:///{tmp_path}/units.db")
-    run = FeedRun(
-        feed=settings.feeds[0], settings=settings, store=store, host_guard=HostGuard(1, 0)
-    )
-    crawler = get_crawler(
-        FeedSpider, {"STATS_CLASS": "scrapy.statscollectors.MemoryStatsCollector"}
-    )
-    spider = FeedSpider.from_crawler(crawler, run=run)
+    run = FeedRun(feed=settings.feeds[0], settings=settings, store=store)
+    context = CrawlContext(run, ArticleWorkers(processes=1), HostGuard(1, 0))
+    scrapy_settings = {
+        "TELNETCONSOLE_ENABLED": False,
+        **get_reactor_settings(),
+        "STATS_CLASS": "scrapy.statscollectors.MemoryStatsCollector",
+    }
+    crawler = FeedCrawler(FeedSpider, scrapy_settings, context)
+    crawler._apply_settings()
+    spider = FeedSpider.from_crawler(crawler)
     crawler.spider = spider
     dns = FakeDns(
         {
@@ -533,7 +539,7 @@ def middleware(tmp_path: Path) -> Iterator[tuple[DestinationPolicyMiddleware, Fe
             "rebound.example": ["10.0.0.7"],
         }
     )
-    mw = DestinationPolicyMiddleware(crawler, GuardedNameResolver(dns, ActivePolicies()))
+    mw = DestinationPolicyMiddleware(crawler, run, GuardedNameResolver(dns, ActivePolicies()))
     crawler.signals.send_catch_log(signal=signals.spider_opened, spider=spider)
     yield mw, run, crawler
     crawler.signals.send_catch_log(signal=signals.spider_closed, spider=spider, reason="done")

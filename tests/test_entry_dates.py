@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from crawler.article import ParseHints
-from crawler.extract.discovery import Candidate, discover_feed, discover_sitemap
+from crawler.extract.discovery import Candidate
+from crawler.extract.feeds import discover_feed
 from crawler.extract.parser import parse_article
+from crawler.extract.sitemaps import discover_sitemap
 
 SITEMAP = """<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"

@@ -26,9 +26,10 @@ from scrapy.http import Request
 from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
-from crawler.crawl.spider import MAX_CHILD_SITEMAPS, describe_failure, is_transient, looks_binary
+from crawler.crawl.failures import describe_failure, is_transient, looks_binary
+from crawler.crawl.spider import MAX_CHILD_SITEMAPS
 from crawler.errors import DiscoveryError
-from crawler.extract.discovery import discover_feed
+from crawler.extract.feeds import discover_feed
 from crawler.store.models import Article, ArticleUrl
 from crawler.store.store import Store
 from crawler.urls import normalize_url, url_key

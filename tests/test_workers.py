@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from crawler.config import load_settings
-from crawler.crawl.pipeline import ArticleWorkers, save_request
-from crawler.crawl.politeness import HostGuard
-from crawler.crawl.spider import ArticlePage, FeedRun
+from crawler.crawl.feedrun import ArticlePage, FeedRun
+from crawler.crawl.pipeline import hints_for, save_request
+from crawler.crawl.workers import ArticleWorkers
 from crawler.extract.discovery import Candidate
 from crawler.store.models import Article, ArticleFeed, ArticleTag
 from crawler.store.saves import SaveResult
@@ -45,12 +46,10 @@ tags = ["world"]
     )
     settings = load_settings(settings_path)
     store = Store.open(settings.database.url)
-    return FeedRun(
-        feed=settings.feeds[0], settings=settings, store=store, host_guard=HostGuard(1, 0)
-    )
+    return FeedRun(feed=settings.feeds[0], settings=settings, store=store)
 
 
-def pages(run: FeedRun, *, articles_only: bool = False) -> list[ArticlePage]:
+def pages(*, articles_only: bool = False) -> list[ArticlePage]:
     found = []
     for spec_path in sorted(PAGES.glob("*.json")):
         spec = json.loads(spec_path.read_text(encoding="utf-8"))
@@ -59,23 +58,23 @@ def pages(run: FeedRun, *, articles_only: bool = False) -> list[ArticlePage]:
         url = spec["url"]
         found.append(
             ArticlePage(
-                run=run,
                 body=spec_path.with_suffix(".html").read_bytes(),
                 url=url,
                 requested_url=url,
                 charset=None,
-                candidate=Candidate(url),
+                candidate=Candidate(url=url),
                 fetched_at=T0,
             )
         )
     return found
 
 
-async def store_page(workers: ArticleWorkers, page: ArticlePage) -> SaveResult | None:
-    parsed = await workers.parse(page)
+async def store_page(workers: ArticleWorkers, run: FeedRun, page: ArticlePage) -> SaveResult | None:
+    """What the item pipeline does with one page."""
+    parsed = await workers.parse(page.body, page.url, partial(hints_for, run, page))
     if parsed is None:
         return None
-    return await workers.save(page.run.store, save_request(page, parsed))
+    return await workers.save(run.store, save_request(run, page, parsed))
 
 
 async def parsers_started(workers: ArticleWorkers) -> None:
@@ -110,15 +109,17 @@ def test_processes_store_exactly_what_threads_store(tmp_path: Path) -> None:
     in_processes = ArticleWorkers(processes=2, pool_after=3)
 
     async def crawl_in_threads() -> list[SaveResult | None]:
-        return [await store_page(in_threads, page) for page in pages(threads_run)]
+        return [await store_page(in_threads, threads_run, page) for page in pages()]
 
     async def crawl_in_processes() -> list[SaveResult | None]:
-        todo = pages(processes_run)
-        first = [await store_page(in_processes, page) for page in todo[:3]]
+        todo = pages()
+        first = [await store_page(in_processes, processes_run, page) for page in todo[:3]]
         # The pool starts in the background after the third page; wait for it to be ready.
         await parsers_started(in_processes)
         # All at once, as Scrapy hands over items: writes queue up and go in batches.
-        rest = await asyncio.gather(*(store_page(in_processes, page) for page in todo[3:]))
+        rest = await asyncio.gather(
+            *(store_page(in_processes, processes_run, page) for page in todo[3:])
+        )
         return first + list(rest)
 
     try:
@@ -152,14 +153,14 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
 
     run = make_run(tmp_path, "crash")
     workers = ArticleWorkers(processes=2, pool_after=1)
-    todo = pages(run, articles_only=True)
+    todo = pages(articles_only=True)
     assert len(todo) == 20
 
     async def scenario() -> tuple[list[Any], int, int]:
-        outcomes: list[Any] = [await store_page(workers, todo[0])]
+        outcomes: list[Any] = [await store_page(workers, run, todo[0])]
         await parsers_started(workers)
         # The first save after the parsers are up starts the writer process and goes through it.
-        outcomes.append(await store_page(workers, todo[1]))
+        outcomes.append(await store_page(workers, run, todo[1]))
         writer = workers.writer_for(run.store)
         assert writer is not None
         before_kill = writer.process_batches
@@ -170,7 +171,7 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
             os.kill(pid, signal.SIGKILL)
         for page in todo[2:]:
             try:
-                outcomes.append(await store_page(workers, page))
+                outcomes.append(await store_page(workers, run, page))
             except WriterCrashed:
                 outcomes.append("crashed")
         return outcomes, before_kill, writer.process_batches

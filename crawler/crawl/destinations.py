@@ -43,7 +43,7 @@ from urllib.request import getproxies
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.error import DNSLookupError
@@ -52,6 +52,8 @@ from w3lib.url import safe_url_string
 from zope.interface import classImplements  # type: ignore[import-untyped]
 
 from crawler.config import Settings
+from crawler.crawl.context import context_of
+from crawler.crawl.feedrun import FeedRun
 
 log = logging.getLogger("crawler.crawl.destinations")
 
@@ -294,10 +296,16 @@ class DestinationRefused(IgnoreRequest):
 class DestinationPolicyMiddleware:
     """Refuses requests to non-public addresses (see the module docstring)."""
 
-    def __init__(self, crawler: Crawler, guard: GuardedNameResolver | None = None) -> None:
+    def __init__(
+        self, crawler: Crawler, run: FeedRun | None, guard: GuardedNameResolver | None = None
+    ) -> None:
         self.crawler = crawler
+        self.run = run
         self.guard = guard
-        self.policy = DestinationPolicy()  # the strict one, until the spider's run is known
+        # A crawl that no FeedRunner started gets the strict policy, its refusals only logged.
+        self.policy = (
+            DestinationPolicy() if run is None else DestinationPolicy.from_settings(run.settings)
+        )
         self._opened = False
         self._refused: set[Destination] = set()
         crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
@@ -305,12 +313,13 @@ class DestinationPolicyMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DestinationPolicyMiddleware:
-        return cls(crawler)
+        try:
+            run: FeedRun | None = context_of(crawler).run
+        except NotConfigured:  # never off: a plain crawl is held to the strict policy
+            run = None
+        return cls(crawler, run)
 
     def _spider_opened(self, spider: Spider) -> None:
-        settings = getattr(getattr(spider, "run", None), "settings", None)
-        if isinstance(settings, Settings):
-            self.policy = DestinationPolicy.from_settings(settings)
         if self.guard is None:
             self.guard = install_guard()
         self.guard.active.add(self.policy)
@@ -383,9 +392,8 @@ class DestinationPolicyMiddleware:
             if stats is not None:
                 stats.inc_value("destinations/refused")
             reason = f"refused: {where} {why} ({HINT})" if where else f"refused: {why}"
-            problem = getattr(getattr(self.crawler.spider, "run", None), "problem", None)
-            if callable(problem):
-                problem(request.url, reason)  # logs it, counts it in the run
+            if self.run is not None:
+                self.run.problem(request.url, reason)  # logs it, counts it in the run
             else:
                 log.warning("%s: %s", request.url, reason)
         raise DestinationRefused(f"{where} {why}".strip())

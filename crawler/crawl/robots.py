@@ -11,29 +11,18 @@ longer than a day).
 What is cached is the body as the rules read it: a 2xx body, or nothing at all for a 4xx
 (no robots.txt means no restrictions, RFC 9309). A 5xx or a network error is not cached:
 Scrapy's behaviour for it (crawl on, unrestricted) holds for that run and the next run asks
-again. Each crawl parses the cached body once per host and signals ``robots_parsed``, so
-``Crawl-delay`` reaches the host guard exactly as with Scrapy's own middleware.
+again. Each crawl parses the cached body once per host and signals ``robots_parsed``
+(:class:`~crawler.crawl.middlewares.SharedRobotsTxtMiddleware`), so ``Crawl-delay`` reaches
+the host guard exactly as with Scrapy's own middleware.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from scrapy import signals
-from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request
-from scrapy.http.request import NO_CALLBACK
-from scrapy.utils.httpobj import urlparse_cached
-from scrapy.utils.misc import build_from_crawler
 
 from crawler.store.store import Store
-
-log = logging.getLogger("crawler.crawl.robots")
 
 
 class RobotsCache:
@@ -89,60 +78,3 @@ class RobotsCache:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
-    """Scrapy's robots.txt middleware, fed from the runner's :class:`RobotsCache` (which
-    the spider's run carries); without one it behaves exactly like Scrapy's."""
-
-    async def robot_parser(self, request: Request) -> Any:
-        cache = getattr(getattr(self.crawler.spider, "run", None), "robots", None)
-        if not isinstance(cache, RobotsCache):
-            return await super().robot_parser(request)
-        url = urlparse_cached(request)
-        netloc = url.netloc
-        if netloc in self._parsers:  # this crawl parsed it already
-            return self._parsers[netloc]
-        origin = f"{url.scheme}://{netloc}"
-        body = await cache.body(origin, lambda: self._download(origin))
-        if netloc in self._parsers:  # another request of this crawl got here first
-            return self._parsers[netloc]
-        if body is None:
-            self._parsers[netloc] = None
-            return None
-        parser = build_from_crawler(self._parserimpl, self.crawler, body)
-        self._parsers[netloc] = parser
-        await self.crawler.signals.send_catch_log_async(
-            signal=signals.robots_parsed, robotparser=parser, request=request
-        )
-        return parser
-
-    async def _download(self, origin: str) -> bytes | None:
-        robots_request = Request(
-            f"{origin}/robots.txt",
-            priority=self.DOWNLOAD_PRIORITY,
-            meta={"dont_obey_robotstxt": True},
-            callback=NO_CALLBACK,
-        )
-        self._stats.inc_value("robotstxt/request_count")
-        try:
-            assert self.crawler.engine is not None
-            response = await self.crawler.engine.download_async(robots_request)
-        except IgnoreRequest:
-            return None
-        except Exception as exc:  # unreachable: crawl on unrestricted, as Scrapy does
-            log.warning("%s/robots.txt: %s; crawling without its rules", origin, exc)
-            self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
-            return None
-        self._stats.inc_value("robotstxt/response_count")
-        self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
-        if 400 <= response.status < 500:
-            return b""  # no robots.txt: no restrictions (RFC 9309)
-        if response.status >= 500:
-            log.warning(
-                "%s/robots.txt answered %d; crawling without its rules this run",
-                origin,
-                response.status,
-            )
-            return None
-        return bytes(response.body)

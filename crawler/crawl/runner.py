@@ -76,19 +76,18 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "RETRY_TIMES": crawl.retries,
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.crawl.destinations.DestinationPolicyMiddleware": 40,  # before robots.txt
-            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-            "crawler.crawl.politeness.BackoffRetryMiddleware": 550,
-            "crawler.crawl.politeness.HostGuardMiddleware": 1000,
+            # the per-host budget of every crawl, and the back-off of Scrapy's retries
+            "crawler.crawl.middlewares.HostGuardMiddleware": 1000,
             # robots.txt once per host for every crawl of the process (and across restarts)
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-            "crawler.crawl.robots.SharedRobotsTxtMiddleware": 100,
+            "crawler.crawl.middlewares.SharedRobotsTxtMiddleware": 100,
         },
         "REDIRECT_MAX_TIMES": 10,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_ENABLED": False,
         "ITEM_PIPELINES": {"crawler.crawl.pipeline.StorePipeline": 300},
-        # Spider callbacks do small synchronous reads; more items in flight buys nothing.
+        # An article response yields one item: more in flight per response buys nothing.
         "CONCURRENT_ITEMS": 16,
         "HTTPERROR_ALLOWED_CODES": [],
         "MEMUSAGE_ENABLED": False,
@@ -130,7 +129,7 @@ class FeedRunner:
     def __init__(self, settings: Settings, store: Store) -> None:
         from scrapy.crawler import AsyncCrawlerRunner
 
-        from crawler.crawl.pipeline import ArticleWorkers
+        from crawler.crawl.workers import ArticleWorkers
 
         self.settings = settings
         self.store = store
@@ -159,20 +158,19 @@ class FeedRunner:
         feed: FeedConfig,
         next_run_at: Callable[[], datetime | None] | None = None,
     ) -> FeedOutcome:
-        from crawler.crawl.spider import FeedRun, FeedSpider
+        from crawler.crawl.context import CrawlContext, FeedCrawler
+        from crawler.crawl.feedrun import FeedRun
+        from crawler.crawl.spider import FeedSpider
 
-        run = FeedRun(
-            feed=feed,
-            settings=self.settings,
-            store=self.store,
-            host_guard=self.host_guard,
-            robots=self.robots,
-        )
+        run = FeedRun(feed=feed, settings=self.settings, store=self.store)
+        # The crawl's components take their share of the run and of this runner from the
+        # crawler (see crawler.crawl.context).
+        context = CrawlContext(run, self.article_workers, self.host_guard, self.robots)
         started = time.monotonic()
         run_id = await asyncio.to_thread(self.store.start_run, feed.name, run.started_at)
         crash: str | None = None
         try:
-            await self._runner.crawl(FeedSpider, run=run, article_workers=self.article_workers)
+            await self._runner.crawl(FeedCrawler(FeedSpider, self._runner.settings, context))
         except Exception as exc:  # a crawl that blows up must not take the service with it
             log.exception("feed %s: crawl crashed", feed.name)
             crash = f"crawl crashed: {type(exc).__name__}: {exc}"

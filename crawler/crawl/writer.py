@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.crawl.processes import exit_with_owner_process
 from crawler.errors import StoreError, WriterCrashed
 from crawler.store.database import create_db_engine
 from crawler.store.saves import SavedBatch, SaveRequest, SaveResult
@@ -55,8 +56,6 @@ _process_store: Store | None = None
 
 
 def open_in_writer_process(url: str) -> None:
-    from crawler.crawl.pipeline import exit_with_owner_process
-
     exit_with_owner_process()
     global _process_store
     _process_store = Store(create_db_engine(url))

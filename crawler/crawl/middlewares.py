@@ -1,0 +1,171 @@
+"""Downloader middlewares that make every feed crawl use the runner's per-host state.
+
+Each request of every crawl asks the runner's :class:`~crawler.crawl.politeness.HostGuard`
+for a slot of its host, after the back-off of a retry; robots.txt comes from the runner's
+:class:`~crawler.crawl.robots.RobotsCache` (the modules of those two say why). Retries
+themselves are Scrapy's ``RetryMiddleware``, untouched.
+
+Built the way Scrapy builds its own components: ``from_crawler`` takes the settings and the
+crawl's :class:`~crawler.crawl.context.CrawlContext` and hands plain values to
+``__init__``; the host guard stays out of a crawl without a context (``NotConfigured``).
+The robots.txt middleware extends Scrapy's, so Scrapy's constructor reads the
+``ROBOTSTXT_*`` settings for its part and raises ``NotConfigured`` without
+``ROBOTSTXT_OBEY``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any, Self
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+
+from crawler.crawl.context import FeedCrawler, context_of
+from crawler.crawl.politeness import HostGuard
+from crawler.crawl.robots import RobotsCache
+
+log = logging.getLogger("crawler.crawl.politeness")
+robots_log = logging.getLogger("crawler.crawl.robots")
+
+_SLOT_KEY = "newsmon_host_slot"
+_BACKED_OFF_KEY = "newsmon_backed_off"  # the retry attempt whose back-off was waited out
+# Retries wait base * 2**(attempt-1) seconds (with jitter), capped.
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_CAP = 60.0
+
+
+class HostGuardMiddleware:
+    """Placed next to the downloader (highest order number), so a request holds its host
+    slot only while it is really on the wire.
+
+    A request that Scrapy's RetryMiddleware sent again (5xx, timeouts, connection errors;
+    never other 4xx) first waits exponentially longer with each attempt.
+    """
+
+    def __init__(self, guard: HostGuard, user_agent: str) -> None:
+        self.guard = guard
+        self.user_agent = user_agent  # whose Crawl-delay to obey
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        middleware = cls(context_of(crawler).host_guard, crawler.settings.get("USER_AGENT") or "*")
+        crawler.signals.connect(middleware.robots_parsed, signal=signals.robots_parsed)
+        return middleware
+
+    async def process_request(self, request: Request) -> None:
+        attempt = int(request.meta.get("retry_times", 0))  # set by Scrapy's retries
+        if attempt > request.meta.get(_BACKED_OFF_KEY, 0):
+            # Once per attempt: a redirect of the retried request carries its meta along.
+            request.meta[_BACKED_OFF_KEY] = attempt
+            await asyncio.sleep(retry_backoff(attempt))
+        request.meta[_SLOT_KEY] = await self.guard.acquire(host_of(request))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._release(request)
+        return response
+
+    def process_exception(self, request: Request, exception: BaseException) -> None:
+        self._release(request)
+
+    def _release(self, request: Request) -> None:
+        token = request.meta.pop(_SLOT_KEY, None)
+        if token is not None:
+            self.guard.release(token)
+
+    def robots_parsed(self, robotparser: Any, request: Request) -> None:
+        # Scrapy's default robots parser wraps Protego, which knows Crawl-delay.
+        protego = getattr(robotparser, "rp", None)
+        if protego is None or not hasattr(protego, "crawl_delay"):
+            return
+        delay = protego.crawl_delay(self.user_agent)
+        if delay:
+            host = host_of(request)
+            log.info("%s asks for Crawl-delay %s s; obeying", host, delay)
+            self.guard.set_crawl_delay(host, float(delay))
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, fed from the runner's :class:`RobotsCache`; with no
+    cache in the crawl's context it behaves exactly like Scrapy's."""
+
+    def __init__(self, crawler: Crawler, cache: RobotsCache | None) -> None:
+        # Scrapy's part reads the ROBOTSTXT_* settings (NotConfigured without
+        # ROBOTSTXT_OBEY): it is built as Scrapy builds it, with the cache added.
+        super().__init__(crawler)
+        self.cache = cache
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        # Obeyed in any crawl: one that no runner started gets Scrapy's per-crawl fetch.
+        return cls(crawler, crawler.context.robots if isinstance(crawler, FeedCrawler) else None)
+
+    async def robot_parser(self, request: Request) -> Any:
+        if self.cache is None:
+            return await super().robot_parser(request)
+        url = urlparse_cached(request)
+        netloc = url.netloc
+        if netloc in self._parsers:  # this crawl parsed it already
+            return self._parsers[netloc]
+        origin = f"{url.scheme}://{netloc}"
+        body = await self.cache.body(origin, lambda: self._download(origin))
+        if netloc in self._parsers:  # another request of this crawl got here first
+            return self._parsers[netloc]
+        if body is None:
+            self._parsers[netloc] = None
+            return None
+        parser = build_from_crawler(self._parserimpl, self.crawler, body)
+        self._parsers[netloc] = parser
+        await self.crawler.signals.send_catch_log_async(
+            signal=signals.robots_parsed, robotparser=parser, request=request
+        )
+        return parser
+
+    async def _download(self, origin: str) -> bytes | None:
+        robots_request = Request(
+            f"{origin}/robots.txt",
+            priority=self.DOWNLOAD_PRIORITY,
+            meta={"dont_obey_robotstxt": True},
+            callback=NO_CALLBACK,
+        )
+        self._stats.inc_value("robotstxt/request_count")
+        try:
+            assert self.crawler.engine is not None
+            response = await self.crawler.engine.download_async(robots_request)
+        except IgnoreRequest:
+            return None
+        except Exception as exc:  # unreachable: crawl on unrestricted, as Scrapy does
+            robots_log.warning("%s/robots.txt: %s; crawling without its rules", origin, exc)
+            self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+            return None
+        self._stats.inc_value("robotstxt/response_count")
+        self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        if 400 <= response.status < 500:
+            return b""  # no robots.txt: no restrictions (RFC 9309)
+        if response.status >= 500:
+            robots_log.warning(
+                "%s/robots.txt answered %d; crawling without its rules this run",
+                origin,
+                response.status,
+            )
+            return None
+        return bytes(response.body)
+
+
+def retry_backoff(attempt: int) -> float:
+    """Seconds retry ``attempt`` (1, 2, …) waits: base * 2**(attempt-1), capped, ±20 %."""
+    delay: float = min(RETRY_BACKOFF_CAP, RETRY_BACKOFF_BASE * 2 ** (attempt - 1))
+    return delay * random.uniform(0.8, 1.2)
+
+
+def host_of(request: Request) -> str:
+    """host:port — one server's budget (the port matters only for non-default ports)."""
+    return (urlparse_cached(request).netloc or "").lower()

@@ -1,0 +1,49 @@
+"""Worker processes of a runner: how many, how they start, and that they end with it.
+
+Standard library only, like :mod:`crawler.crawl.parsing`: a worker imports this module for
+its start-up function, and what it imports costs every worker its memory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from typing import Any
+
+# What the fork server imports once, before it forks each worker: the parser (the heavy
+# imports) and nothing that needs a database.
+PRELOADED = "crawler.crawl.parsing"
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (a container's share, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def forkserver_context() -> Any:
+    """A fork server (not fork): forking a process that runs the reactor and database
+    threads may copy a held lock. The server imports the parser once; each worker forks
+    from it with the imports done."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([PRELOADED])
+    return context
+
+
+def exit_with_owner_process() -> None:
+    """Worker start: exit when the process that owns the pool dies, even by SIGKILL —
+    an orphaned worker would wait for work forever, and keep the fork server alive."""
+    owner = multiprocessing.parent_process()
+    if owner is not None:
+        threading.Thread(
+            target=_exit_with_owner, args=(owner.sentinel,), name="owner-watch", daemon=True
+        ).start()
+
+
+def _exit_with_owner(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
