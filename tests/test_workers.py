@@ -187,3 +187,40 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
     # Only a crashed batch (one article: saves were awaited one by one) may be missing.
     assert len(snapshot(run.store)) == 20 - len(crashed)
     run.store.close()
+
+
+# What a module imports, as seen from inside the process that runs it (stdlib only).
+HEAVY_IMPORTS = (
+    "(__import__('os').getpid(), sorted({m.partition('.')[0] for m in __import__('sys').modules}"
+    " & {'sqlalchemy', 'scrapy', 'twisted'}))"
+)
+
+
+def test_a_parser_process_loads_no_database_or_crawl_framework(tmp_path: Path) -> None:
+    import os
+
+    run = make_run(tmp_path, "imports")
+    workers = ArticleWorkers(processes=2, pool_after=1)
+    first, second = pages(articles_only=True)[:2]
+
+    async def scenario() -> tuple[SaveResult | None, Any, tuple[int, list[str]]]:
+        in_thread = await store_page(workers, run, first)  # starts the pool
+        await parsers_started(workers)
+        in_process = await workers.parse(second.body, second.url, partial(hints_for, run, second))
+        pool = workers._pool
+        assert pool is not None
+        # Asked of a real parser process, after it parsed a page.
+        return in_thread, in_process, await asyncio.wrap_future(pool.submit(eval, HEAVY_IMPORTS))
+
+    try:
+        in_thread, in_process, (pid, loaded) = asyncio.run(scenario())
+        worker_pids = set(workers._pool._processes) if workers._pool else set()
+    finally:
+        workers.close()
+        run.store.close()
+    assert in_thread is not None and in_thread.outcome == "new"
+    assert in_process is not None and in_process[0].url == second.url
+    assert pid != os.getpid() and pid in worker_pids
+    assert loaded == []
+    # The question can tell: this process, which stores, has them all.
+    assert eval(HEAVY_IMPORTS)[1] == ["scrapy", "sqlalchemy", "twisted"]
