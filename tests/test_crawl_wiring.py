@@ -37,14 +37,23 @@ def test_components_hold_the_runners_objects_and_stay_out_of_other_crawls(
     found = json.loads(result.stdout)
     assert found["feed_crawl"] == {
         "StorePipeline": {"run": True, "workers": True},
+        "DestinationPolicyMiddleware": {"run": True},
         "HostGuardMiddleware": {"guard": True},
         "SharedRobotsTxtMiddleware": {"cache": True},
         "FeedSpider": {"run": True},
     }
-    # A crawl no FeedRunner started: only robots.txt, fetched as Scrapy does.
-    assert found["other_crawl"] == {"SharedRobotsTxtMiddleware": {"cache": False}}
+    # A crawl no FeedRunner started: robots.txt fetched as Scrapy does, and the strict
+    # destination policy (it is never off), which records refusals in no run.
+    assert found["other_crawl"] == {
+        "DestinationPolicyMiddleware": {"run": False},
+        "SharedRobotsTxtMiddleware": {"cache": False},
+    }
     # robots.txt switched off in settings.toml: Scrapy's part says so at build time.
-    assert found["robots_off"] == ["HostGuardMiddleware", "StorePipeline"]
+    assert found["robots_off"] == [
+        "DestinationPolicyMiddleware",
+        "HostGuardMiddleware",
+        "StorePipeline",
+    ]
     # Why the objects cannot travel in Scrapy's settings: each crawler deep-copies them.
     assert found["settings_keep_identity"] is False
 
@@ -93,6 +102,8 @@ def inspect_wiring(settings_path: str, robots_off_path: str) -> dict[str, Any]:
                     "run": component.run is run,
                     "workers": component.workers is runner.article_workers,
                 }
+            elif name == "DestinationPolicyMiddleware":
+                holds[name] = {"run": component.run is run}
             elif name == "HostGuardMiddleware":
                 holds[name] = {"guard": component.guard is runner.host_guard}
             elif name == "SharedRobotsTxtMiddleware":
