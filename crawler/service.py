@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.config import FeedConfig, Settings, load_settings
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
-from crawler.errors import SettingsError, UnknownFeedError
+from crawler.errors import SettingsError, StoreError, UnknownFeedError
 from crawler.store.lock import ServiceLock
 from crawler.store.store import Store, utcnow
 
@@ -37,6 +37,8 @@ START_SPREAD_SECONDS = 5.0
 # A failing feed waits at most this many of its intervals between attempts.
 MAX_BACKOFF_FACTOR = 32
 SETTINGS_POLL_SECONDS = 2.0
+# How soon a lost PostgreSQL session lock (database restart) is noticed and taken again.
+LOCK_CHECK_SECONDS = 3.0
 
 
 class Service:
@@ -48,6 +50,9 @@ class Service:
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping: asyncio.Future[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._lock: ServiceLock | None = None
+        self._lock_watcher: asyncio.Task[None] | None = None
+        self._lock_lost: StoreError | None = None
         self._interrupted: set[str] = set()  # feeds whose last run a crash cut short
         self.exit_code = 0
 
@@ -57,10 +62,12 @@ class Service:
         """Block until SIGTERM/SIGINT; returns the process exit code.
 
         Raises :class:`~crawler.errors.ServiceLockedError` when another service already
-        runs against the same database.
+        runs against the same database, and a :class:`~crawler.errors.StoreError` after
+        stopping when the lock was lost for good (see :meth:`_watch_lock`).
         """
         lock = ServiceLock(self.settings.database.url)
         lock.acquire()
+        self._lock = lock
         try:
             loop = install_asyncio_reactor()
             reactor = get_reactor()
@@ -69,6 +76,8 @@ class Service:
         finally:
             self.store.close()
             lock.release()
+        if self._lock_lost is not None:
+            raise self._lock_lost
         return self.exit_code
 
     async def _main(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -88,6 +97,8 @@ class Service:
             self.scheduler.start()
             if self.settings_path is not None:
                 self._watcher = loop.create_task(self._watch_settings_file())
+            if self._lock is not None and self._lock.is_watched:
+                self._lock_watcher = loop.create_task(self._watch_lock(self._lock))
             log.info(
                 "service started: %d feeds scheduled, database %s",
                 len(self.settings.enabled_feeds()),
@@ -109,8 +120,9 @@ class Service:
             self._stopping.set_result(None)
 
     async def _shutdown(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for watcher in (self._watcher, self._lock_watcher):
+            if watcher is not None:
+                watcher.cancel()
         if self.scheduler is not None:
             self.scheduler.pause()
         await self.runner.stop()
@@ -230,6 +242,18 @@ class Service:
                 last = current
                 log.info("%s changed on disk: reloading", path)
                 await self.reload()
+
+    async def _watch_lock(self, lock: ServiceLock) -> None:
+        """A PostgreSQL session lock dies with its connection while the service lives on:
+        check it every few seconds, off the loop, and stop when it cannot be held again."""
+        while True:
+            await asyncio.sleep(LOCK_CHECK_SECONDS)
+            try:
+                await asyncio.to_thread(lock.verify)
+            except StoreError as exc:
+                self._lock_lost = exc
+                self.request_stop("service lock lost")
+                return
 
     # -- reload -------------------------------------------------------------------------
 
