@@ -254,6 +254,12 @@ class Service:
                 self._lock_lost = exc
                 self.request_stop("service lock lost")
                 return
+            except Exception:
+                # Unchecked, the lock could be gone unnoticed: stopping is the safe side.
+                log.exception("service lock check failed")
+                self.exit_code = 1
+                self.request_stop("service lock check failed")
+                return
 
     # -- reload -------------------------------------------------------------------------
 
