@@ -1,0 +1,1 @@
+"""A database as newsmon made it before its schema had versions, and what it looked like."""
