@@ -133,6 +133,9 @@ class DatabaseConfig(_Model):
 
     # validate_default: an omitted url is resolved against the settings file like a written one.
     url: str = Field(default="sqlite:///data/news.db", validate_default=True)
+    # Upgrade a database made by an older newsmon when opening it; None: by backend (on
+    # for SQLite, off for PostgreSQL). See crawler.store.schema.
+    auto_upgrade: bool | None = None
 
     @field_validator("url")
     @classmethod

@@ -8,7 +8,16 @@ import sys
 from datetime import UTC, datetime
 
 # Scrapy and Twisted are chatty at INFO; our own loggers say what a run did.
-_QUIET = ("scrapy", "twisted", "apscheduler", "trafilatura", "htmldate", "filelock", "asyncio")
+_QUIET = (
+    "scrapy",
+    "twisted",
+    "apscheduler",
+    "alembic",
+    "trafilatura",
+    "htmldate",
+    "filelock",
+    "asyncio",
+)
 
 
 class JsonFormatter(logging.Formatter):

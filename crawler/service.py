@@ -45,7 +45,7 @@ class Service:
     def __init__(self, settings: Settings, settings_path: Path | None = None) -> None:
         self.settings = settings
         self.settings_path = settings_path
-        self.store = Store.open(settings.database.url)
+        self.store = Store.open(settings.database)
         self.runner = FeedRunner(settings, self.store)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping: asyncio.Future[None] | None = None

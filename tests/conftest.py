@@ -57,13 +57,15 @@ def pg_database() -> Iterator[str]:
 
 @pytest.fixture
 def pg_url(pg_database: str) -> Iterator[str]:
-    """The session's PostgreSQL database, emptied before each test."""
-    from sqlalchemy import create_engine
-
-    from crawler.store.models import Base
+    """The session's PostgreSQL database, emptied before each test: everything the
+    migrations make (tables, alembic_version, the text search configuration, the unaccent
+    extension) lives in the public schema, so that schema is dropped and made anew."""
+    from sqlalchemy import create_engine, text
 
     engine = create_engine(pg_database)
-    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     yield pg_database
 

@@ -22,11 +22,13 @@ from sqlalchemy import func, select, text
 
 from crawler.article import Article as Parsed
 from crawler.cli import main
+from crawler.config import DatabaseConfig
 from crawler.minhash import BANDS, confirm, shares_story, signature_of
 from crawler.store import queries
 from crawler.store.clusters import WINDOW
 from crawler.store.models import Article, ArticleSignature, LshBand
 from crawler.store.queries import ArticleFilter, query_articles
+from crawler.store.schema import BASELINE, downgrade_schema
 from crawler.store.store import Store
 from tests.factories import make_article
 
@@ -337,11 +339,15 @@ def test_signatures_agree_across_processes() -> None:
 def test_a_database_from_before_clusters_gets_the_column(db_url: str) -> None:
     s = Store.open(db_url)
     herald = save(s, "herald")
+    # Back to the schema of before migrations (the baseline, without a version), then back
+    # to before clusters.
+    downgrade_schema(s.engine, BASELINE)
     with s.engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(text("DROP INDEX ix_articles_cluster_id"))
         conn.execute(text("ALTER TABLE articles DROP COLUMN cluster_id"))
     s.close()
-    s = Store.open(db_url)
+    s = Store.open(DatabaseConfig(url=db_url, auto_upgrade=True))
     with s.reading() as session:
         assert session.get(Article, herald).cluster_id == herald  # type: ignore[union-attr]
     courier = save(s, "courier")

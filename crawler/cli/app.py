@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from crawler.cli.article_commands import ARTICLE_COMMANDS
 from crawler.cli.command import Command
+from crawler.cli.db_commands import DB_COMMAND
 from crawler.cli.export_command import EXPORT_COMMAND
 from crawler.cli.report_commands import REPORT_COMMANDS
 from crawler.cli.service_commands import SERVICE_COMMANDS
@@ -26,6 +27,7 @@ COMMANDS: tuple[Command, ...] = (
     *ARTICLE_COMMANDS,
     EXPORT_COMMAND,
     *REPORT_COMMANDS,
+    DB_COMMAND,
 )
 
 

@@ -34,7 +34,7 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     if not feeds:
         print("newsmon: no enabled feeds in settings; nothing to crawl", file=sys.stderr)
         return 0
-    store = Store.open(settings.database.url)
+    store = Store.open(settings.database)
     try:
         store.sync_feeds((f.name, f.kind, f.url) for f in settings.feeds)
         runner = FeedRunner(settings, store)

@@ -29,14 +29,12 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Engine,
     Table,
     and_,
     bindparam,
     delete,
     func,
     insert,
-    inspect,
     or_,
     select,
     text,
@@ -62,26 +60,6 @@ class Match:
     cluster_id: int
     jaccard: float
     containment: float
-
-
-def install_clusters(engine: Engine) -> None:
-    """Add ``articles.cluster_id`` to a database created before clusters existed.
-
-    ``create_all`` makes new tables but never alters old ones. Old rows become their own
-    cluster; they join others when a new version of them, or a new copy, is saved.
-    """
-    if any(c["name"] == "cluster_id" for c in inspect(engine).get_columns("articles")):
-        return
-    immediate = engine.dialect.name == "sqlite"
-    with engine.execution_options(sqlite_immediate=immediate).begin() as conn:
-        if any(c["name"] == "cluster_id" for c in inspect(conn).get_columns("articles")):
-            return  # another process added it meanwhile
-        add = "ADD COLUMN IF NOT EXISTS" if engine.dialect.name == "postgresql" else "ADD COLUMN"
-        conn.execute(text(f"ALTER TABLE articles {add} cluster_id INTEGER"))
-        conn.execute(text("UPDATE articles SET cluster_id = id"))
-        conn.execute(
-            text("CREATE INDEX IF NOT EXISTS ix_articles_cluster_id ON articles (cluster_id)")
-        )
 
 
 def lock_clusters(session: Session) -> None:

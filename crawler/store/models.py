@@ -3,6 +3,10 @@
 Timestamps are stored as UTC through :class:`UTCDateTime` because SQLite silently drops
 the offset of ``DateTime(timezone=True)``; naive datetimes are refused on the way in so a
 local time can never be stored by mistake.
+
+The database is built from these models by the migrations in ``crawler/store/migrations``
+(see :mod:`crawler.store.schema`): a change here needs a new migration, and the tests check
+that the migrated schema and the models agree.
 """
 
 from __future__ import annotations
@@ -77,6 +81,8 @@ class Article(Base):
     body: Mapped[str] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     lead_image_url: Mapped[str | None] = mapped_column(Text)
+    lead_image_caption: Mapped[str | None] = mapped_column(Text)
+    lead_image_credit: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
@@ -190,16 +196,14 @@ class SiteParagraphStats(Base):
 
 
 class FeedState(Base):
-    """Per-feed fetch state: validators for conditional GET, health, schedule bookkeeping."""
+    """Per-feed state: health and schedule bookkeeping (each page's validators for conditional
+    GET are in ``page_states``)."""
 
     __tablename__ = "feeds"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     url: Mapped[str] = mapped_column(Text)
-    etag: Mapped[str | None] = mapped_column(Text)
-    last_modified: Mapped[str | None] = mapped_column(Text)
-    body_hash: Mapped[str | None] = mapped_column(String(64))
     last_run_at: Mapped[datetime | None]
     last_finished_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]

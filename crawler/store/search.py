@@ -15,9 +15,9 @@ PostgreSQL gets ``phraseto_tsquery`` of each as a bound parameter, joined with `
 ``AND OR NOT NEAR`` are plain words, ``* ( ) - "`` are separators, and an empty or
 punctuation-only query matches nothing.
 
-The objects are created idempotently by :func:`install_search`, which ``Store.open`` calls
-after ``create_all``; it also restores FTS triggers that a table rebuild (say, an Alembic
-batch migration) dropped, and reindexes when it had to.
+The objects are made by the migrations (crawler/store/migrations; the baseline revision
+creates them) and kept out of autogenerate's sight by
+:mod:`crawler.store.migrations.search_objects`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    Connection,
-    Engine,
     Float,
     Select,
     Subquery,
@@ -46,7 +44,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = [
     "SearchQuery",
-    "install_search",
     "parse_query",
     "ranked_matches",
     "search",
@@ -55,7 +52,7 @@ __all__ = [
 
 TITLE_WEIGHT, BODY_WEIGHT = 5.0, 1.0  # bm25 column weights (SQLite)
 PG_WEIGHTS = "{0.1, 0.2, 0.2, 1.0}"  # ts_rank_cd weights for D, C, B (body), A (title)
-PG_CONFIG = "newsmon_search"
+PG_CONFIG = "newsmon_search"  # made by the migrations
 MAX_UNITS = 32  # terms and phrases per query; more is a pasted article, not a search
 # SQLite ranks at most this many of the newest matches. FTS5 computes bm25 for every
 # matching row before it can sort (no top-k pruning): a word found in a quarter of a
@@ -71,7 +68,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # For ts_rank_cd: divide by 1 + log(document length), so a long article does not win on
 # length alone (bm25 does the same on SQLite through its length normalisation).
 _PG_NORMALIZATION = 1
-_SEARCH_LOCK_KEY = 0x6E65_7773_6D6F_6E32 & 0x7FFF_FFFF_FFFF_FFFF
 
 
 @dataclass(frozen=True)
@@ -186,106 +182,3 @@ def top_matches(session: Session, query: SearchQuery, limit: int) -> list[tuple[
 def search(session: Session, text_: str, limit: int = 50) -> list[tuple[int, float]]:
     """(article_id, score) of the best matches for the user's text, best first."""
     return top_matches(session, parse_query(text_), limit)
-
-
-# -- schema -----------------------------------------------------------------------------------
-
-_FTS_TABLE = """
-CREATE VIRTUAL TABLE articles_fts USING fts5(
-    title, body, content='articles', content_rowid='id',
-    tokenize='unicode61 remove_diacritics 2'
-)"""
-_FTS_TRIGGERS = {
-    "articles_fts_insert": """
-CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-    INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
-END""",
-    "articles_fts_delete": """
-CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
-    INSERT INTO articles_fts(articles_fts, rowid, title, body)
-    VALUES ('delete', old.id, old.title, old.body);
-END""",
-    # Only a change of the indexed columns reindexes: last_seen_at moves on every fetch.
-    "articles_fts_update": """
-CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN
-    INSERT INTO articles_fts(articles_fts, rowid, title, body)
-    VALUES ('delete', old.id, old.title, old.body);
-    INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
-END""",
-}
-
-_PG_SETUP = [
-    "CREATE EXTENSION IF NOT EXISTS unaccent",
-    f"""
-DO $$
-BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
-        WHERE c.cfgname = '{PG_CONFIG}' AND n.nspname = current_schema()
-    ) THEN
-        CREATE TEXT SEARCH CONFIGURATION {PG_CONFIG} (COPY = pg_catalog.simple);
-        ALTER TEXT SEARCH CONFIGURATION {PG_CONFIG}
-            ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple;
-    END IF;
-END
-$$""",
-    f"""
-ALTER TABLE articles ADD COLUMN IF NOT EXISTS search_vector tsvector
-GENERATED ALWAYS AS (
-    setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce(title, '')), 'A')
-    || setweight(to_tsvector('{PG_CONFIG}'::regconfig, coalesce(body, '')), 'B')
-) STORED""",
-    "CREATE INDEX IF NOT EXISTS ix_articles_search_vector ON articles USING gin (search_vector)",
-]
-
-
-_PG_INSTALLED = f"""
-SELECT EXISTS (SELECT 1 FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
-               WHERE c.cfgname = '{PG_CONFIG}' AND n.nspname = current_schema())
-   AND EXISTS (SELECT 1 FROM information_schema.columns
-               WHERE table_schema = current_schema() AND table_name = 'articles'
-                 AND column_name = 'search_vector')
-   AND to_regclass('ix_articles_search_vector') IS NOT NULL
-"""
-
-
-def install_search(engine: Engine) -> None:
-    """Create the search objects of this backend if they are missing (idempotent).
-
-    Checks the catalog first and changes nothing when all is in place: every ``Store.open``
-    calls this, and DDL would take locks that make a reader wait for the running service.
-    """
-    if engine.dialect.name == "sqlite":
-        _install_sqlite(engine)
-    elif engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            if conn.execute(text(_PG_INSTALLED)).scalar():
-                return
-        with engine.begin() as conn:
-            # Two processes starting together must not both create the configuration.
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEARCH_LOCK_KEY})
-            for statement in _PG_SETUP:
-                conn.execute(text(statement))
-
-
-def _fts_objects(conn: Connection) -> set[str]:
-    names = conn.execute(text("SELECT name FROM sqlite_master WHERE name LIKE 'articles_fts%'"))
-    return set(names.scalars())
-
-
-def _install_sqlite(engine: Engine) -> None:
-    with engine.connect() as conn:
-        if _fts_objects(conn) >= {"articles_fts", *_FTS_TRIGGERS}:
-            return
-    with engine.execution_options(sqlite_immediate=True).begin() as conn:
-        existing = _fts_objects(conn)
-        stale = False
-        if "articles_fts" not in existing:
-            conn.execute(text(_FTS_TABLE))
-            stale = True
-        for name, ddl in _FTS_TRIGGERS.items():
-            if name not in existing:
-                conn.execute(text(ddl))
-                stale = True  # rows may have changed while the trigger was missing
-        if stale:
-            conn.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')"))

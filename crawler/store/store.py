@@ -14,19 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from crawler.config import DatabaseConfig
 from crawler.errors import StoreError
 from crawler.store.boilerplate import SiteBoilerplate
-from crawler.store.clusters import install_clusters
 from crawler.store.database import Database, create_db_engine, first_line
 from crawler.store.linking import ArticleLinks
-from crawler.store.models import Base, CrawlRun, FeedState, PageState, RobotsTxt
+from crawler.store.models import CrawlRun, FeedState, PageState, RobotsTxt
 from crawler.store.saves import SaveOutcome
 from crawler.store.saving import ArticleSaver
-from crawler.store.search import install_search
+from crawler.store.schema import ensure_schema
 from crawler.urls import url_key
 
 log = logging.getLogger(__name__)
@@ -87,17 +87,24 @@ class Store:
         self.boilerplate_keys = boilerplate.keys
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Open (and create, if needed) the database at ``url``."""
+    def open(cls, database: str | DatabaseConfig) -> Store:
+        """Open the database (a URL or the ``[database]`` settings), creating its schema if
+        it is new and upgrading it if it is behind and auto-upgrade is on; raises
+        :class:`~crawler.errors.SchemaOutdatedError` if it is behind and auto-upgrade is off
+        (see :mod:`crawler.store.schema`)."""
+        url, auto_upgrade = (
+            (database, None) if isinstance(database, str) else (database.url, database.auto_upgrade)
+        )
         try:
             engine = create_db_engine(url)
-            _create_schema(engine)
-            install_clusters(engine)
-            install_search(engine)
+            try:
+                ensure_schema(engine, auto_upgrade)
+            except BaseException:
+                engine.dispose()
+                raise
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open database {_safe_url(url)}: {first_line(exc)}") from exc
-        store = cls(engine)
-        return store
+        return cls(engine)
 
     def close(self) -> None:
         self.database.close()
@@ -228,23 +235,6 @@ class Store:
                 .group_by(CrawlRun.feed)
             )
             return {feed: at for feed, at in rows if at is not None}
-
-
-def _create_schema(engine: Engine) -> None:
-    """Create missing tables in one write transaction, so that two processes opening a new
-    database at once (the service and a CLI command) take turns instead of failing: SQLite
-    needs BEGIN IMMEDIATE for that, PostgreSQL a transaction-scoped advisory lock."""
-    if engine.dialect.name == "sqlite":
-        with engine.execution_options(sqlite_immediate=True).begin() as conn:
-            Base.metadata.create_all(conn)
-        return
-    with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-        Base.metadata.create_all(conn)
-
-
-# An arbitrary constant: the advisory lock id that serialises schema creation.
-_SCHEMA_LOCK_KEY = 0x6E65_7773
 
 
 def _safe_url(url: str) -> str:
