@@ -331,3 +331,29 @@ def test_export_to_dash_writes_standard_output(settings_path: Path, tmp_path: Pa
     assert code == 0 and err == ""
     assert [json.loads(line)["id"] for line in out.splitlines()] == [1, 2]
     assert not (tmp_path / "-").exists()
+
+
+def test_lead_image_caption_and_credit_are_shown_wherever_the_image_is(
+    settings_path: Path, tmp_path: Path, capsys
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path}/news.db")
+    image = {
+        "lead_image_url": "https://herald.example/img/quay.jpg",
+        "lead_image_caption": "The quay at dawn.",
+        "lead_image_credit": "Rui Costa/Herald",
+    }
+    article_id = store.save_article(_article(3, **image), feed="herald-rss").article_id
+    store.close()
+    settings = str(settings_path)
+    code, out, _ = run_cli(capsys, "show", "--settings", settings, str(article_id))
+    assert code == 0
+    for key, value in image.items():
+        assert f"{key:>20}: {value}" in out.splitlines()
+    code, out, _ = run_cli(capsys, "show", "--settings", settings, "1", "--format", "json")
+    assert code == 0 and json.loads(out)["lead_image_caption"] is None
+    code, out, _ = run_cli(capsys, "query", "--settings", settings, "--format", "json")
+    rows = {r["id"]: r for r in json.loads(out)}
+    assert {key: rows[article_id][key] for key in image} == image
+    code, out, _ = run_cli(capsys, "export", "--settings", settings)
+    records = {r["id"]: r for r in map(json.loads, out.splitlines())}
+    assert {key: records[article_id][key] for key in image} == image

@@ -112,6 +112,10 @@ def test_first_crawl_stores_every_article_once_with_right_fields(crawled) -> Non
             assert article.published_at == datetime.fromisoformat(exp.published_at), exp.path
             assert tuple(article.authors) == exp.authors
             assert article.version_count == 1
+            assert article.lead_image_caption == exp.image_caption, exp.path
+            # herald prints its credits in parentheses, and the parser keeps them.
+            credits = (exp.image_credit, f"({exp.image_credit})") if exp.image_credit else (None,)
+            assert article.lead_image_credit in credits, exp.path
             for paragraph in exp.body_paragraphs:
                 assert normalize_text(paragraph) in normalize_text(article.body), (
                     exp.path,

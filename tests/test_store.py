@@ -275,3 +275,31 @@ def test_a_batch_is_one_transaction_where_a_bad_article_spoils_only_itself(store
     with store.reading() as session:
         urls = set(session.scalars(select(ArticleUrl.url)))
     assert "https://news.example/2024/03/01/x.html" not in urls
+
+
+def test_lead_image_caption_and_credit_are_stored_and_follow_their_image(store: Store) -> None:
+    def image(article_id: int) -> tuple[str | None, str | None, str | None]:
+        with store.reading() as session:
+            a = session.get(Article, article_id)
+            assert a is not None
+            return a.lead_image_url, a.lead_image_caption, a.lead_image_credit
+
+    flood = "https://news.example/img/flood.jpg"
+    # Stored without them, as articles saved before they were kept: a re-fetch of the same
+    # image fills them in.
+    first = store.save_article(parsed(), feed="a", fetched_at=T0)
+    assert image(first.article_id) == (flood, None, None)
+    same = parsed(lead_image_caption="The quay at noon.", lead_image_credit="Ana Lima/Reuters")
+    assert store.save_article(same, feed="a", fetched_at=T0).outcome == "unchanged"
+    assert image(first.article_id) == (flood, "The quay at noon.", "Ana Lima/Reuters")
+    # A new version with another image brings that image's caption and credit, or none.
+    edited = parsed(body="The river fell back.", lead_image_url="https://news.example/img/2.jpg")
+    assert store.save_article(edited, feed="a", fetched_at=T0).outcome == "version"
+    assert image(first.article_id) == ("https://news.example/img/2.jpg", None, None)
+    # A version without an image keeps the last one, with its caption and credit.
+    again = parsed(body="The river is back in its bed.", lead_image_url=None)
+    store.save_article(
+        replace(edited, lead_image_caption="Dry streets.", lead_image_credit="AFP"), feed="a"
+    )
+    store.save_article(again, feed="a", fetched_at=T0)
+    assert image(first.article_id) == ("https://news.example/img/2.jpg", "Dry streets.", "AFP")

@@ -240,6 +240,8 @@ def _new_article(parsed: ParsedArticle, digest: str, fetched_at: datetime) -> Ar
         body=parsed.body,
         summary=parsed.summary,
         lead_image_url=parsed.lead_image_url,
+        lead_image_caption=parsed.lead_image_caption,
+        lead_image_credit=parsed.lead_image_credit,
         language=parsed.language,
         content_hash=digest,
         first_seen_at=fetched_at,
@@ -275,7 +277,10 @@ def _apply_content(article: Article, parsed: ParsedArticle, digest: str) -> None
     article.summary = parsed.summary or article.summary
     article.modified_at = parsed.modified_at or article.modified_at
     article.authors = list(parsed.authors) or article.authors
-    article.lead_image_url = parsed.lead_image_url or article.lead_image_url
+    if parsed.lead_image_url:  # a caption and credit belong to their image
+        article.lead_image_url = parsed.lead_image_url
+        article.lead_image_caption = parsed.lead_image_caption
+        article.lead_image_credit = parsed.lead_image_credit
     _fill_missing(article, parsed)
 
 
@@ -286,6 +291,9 @@ def _fill_missing(article: Article, parsed: ParsedArticle) -> None:
         article.published_precision = parsed.published_precision
     if article.language is None:
         article.language = parsed.language
+    if article.lead_image_url == parsed.lead_image_url:  # stored before they were kept
+        article.lead_image_caption = article.lead_image_caption or parsed.lead_image_caption
+        article.lead_image_credit = article.lead_image_credit or parsed.lead_image_credit
     if parsed.modified_at and (
         article.modified_at is None or parsed.modified_at > article.modified_at
     ):
