@@ -70,10 +70,11 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
-    # main() points the log at the stderr pytest captures for that test; a log line of a
-    # later test must not go to that closed stream.
+    # main() points the log at the stderr pytest captured for the test that called it; a log
+    # line written outside main() must not go to such a stream, closed by now.
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    root.handlers[:] = [h for h in handlers if type(h) is not logging.StreamHandler]
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
