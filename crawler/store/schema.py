@@ -142,7 +142,11 @@ def ensure_schema(engine: Engine, auto_upgrade: bool | None = None) -> None:
     with engine.connect() as conn:
         state = read_state(conn)
         # One cheap read on SQLite; PostgreSQL's objects are never rebuilt away.
-        repair = state.is_current and conn.dialect.name == "sqlite" and missing_search_objects(conn)
+        repair = (
+            state.is_current
+            and conn.dialect.name == "sqlite"
+            and bool(missing_search_objects(conn))
+        )
     if repair:
         _repair_search(engine)
     if state.is_current:
