@@ -68,6 +68,9 @@ def test_the_largest_accepted_id_and_limit_work_on_both_databases(
 ) -> None:
     path = tmp_path / "db.toml"
     path.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
+    # Read commands open an existing database, never make one.
+    assert main(["db", "upgrade", "--settings", str(path)]) == 0
+    capsys.readouterr()
     largest = str(2**31 - 1)
     code, line = one_line_error(capsys, "show", largest, "--settings", str(path))
     assert (code, line) == (1, f"newsmon: no stored article matches '{largest}'")
@@ -110,3 +113,30 @@ def test_out_of_range_schedule_is_a_settings_error(
     assert code == 2
     assert line.startswith(f"newsmon: {path}: feeds[0] (name='herald-rss').schedule.")
     assert expected in line
+
+
+def test_read_commands_never_create_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped path must not look like an empty database: no file, no folder made."""
+    missing = tmp_path / "typo" / "news.db"
+    path = tmp_path / "typo.toml"
+    path.write_text(f'[database]\nurl = "sqlite:///{missing}"\n', encoding="utf-8")
+    for args in (["status"], ["query"], ["show", "1"], ["export"], ["stats"], ["history", "1"]):
+        code, line = one_line_error(capsys, *args, "--settings", str(path))
+        assert code == 1, args
+        assert line.startswith(f"newsmon: database sqlite:///{missing} does not exist"), line
+        assert "newsmon crawl" in line
+    assert not (tmp_path / "typo").exists()
+
+
+@pytest.mark.postgres
+def test_read_commands_on_an_empty_postgresql_database_say_so(
+    pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pg.toml"
+    path.write_text(f'[database]\nurl = "{pg_url}"\n', encoding="utf-8")
+    code, line = one_line_error(capsys, "status", "--settings", str(path))
+    assert code == 1 and "has no newsmon tables" in line
+    assert main(["db", "current", "--settings", str(path)]) == 1  # still empty: nothing made
+    assert "`newsmon db upgrade` creates" in capsys.readouterr().out

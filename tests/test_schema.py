@@ -27,12 +27,14 @@ from sqlalchemy.engine import make_url
 
 from crawler.article import Article as Parsed
 from crawler.cli import main
+from crawler.config import DatabaseConfig
 from crawler.errors import SchemaOutdatedError, StoreError
 from crawler.store import schema
 from crawler.store.migrations.search_objects import include_name, missing_search_objects
 from crawler.store.models import Article, Base
 from crawler.store.schema import (
     BASELINE,
+    NOT_CREATED,
     downgrade_schema,
     head_revision,
     read_state,
@@ -459,17 +461,23 @@ def test_auto_upgrade_true_upgrades_a_behind_database(
     assert run_cli(capsys, "db", "current", "--settings", settings)[0] == 0
 
 
-def test_an_empty_database_is_created_even_without_auto_upgrade(
+def test_an_empty_database_is_created_by_run_or_crawl_even_without_auto_upgrade(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path}/news.db"
     settings = str(settings_file(tmp_path, url, auto_upgrade=False))
     where = f"database {url}"
+    code, _, err = run_cli(capsys, "db", "current", "--settings", settings)
+    assert (code, err) == (1, f"newsmon: {where} does not exist: {NOT_CREATED}\n")
+    assert not (tmp_path / "news.db").exists()  # reading the revision made no file
+    create_db_engine(url).connect().close()  # an empty file, as a tool might leave one
     assert run_cli(capsys, "db", "current", "--settings", settings)[:2] == (
         1,
         f"{where}: no schema (an empty database); `newsmon db upgrade` creates {HEAD}\n",
     )
-    assert run_cli(capsys, "query", "--settings", settings)[0] == 0
+    code, _, err = run_cli(capsys, "query", "--settings", settings)  # read-only: no schema made
+    assert (code, err) == (1, f"newsmon: {where} has no newsmon tables: {NOT_CREATED}\n")
+    Store.open(DatabaseConfig(url=url, auto_upgrade=False)).close()  # what run/crawl do
     assert run_cli(capsys, "db", "current", "--settings", settings)[:2] == (
         0,
         f"{where}: revision {HEAD} (head)\n",

@@ -45,7 +45,7 @@ def reading(settings: Settings) -> Iterator[Session]:
     """A read-only session on the configured database, closed with the store."""
     from crawler.store.store import Store  # imported when used: --help stays fast
 
-    with Store.open(settings.database) as store, store.reading() as session:
+    with Store.open(settings.database, create=False) as store, store.reading() as session:
         yield session
 
 

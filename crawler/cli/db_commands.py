@@ -25,9 +25,13 @@ def add_db_options(parser: argparse.ArgumentParser) -> None:
 
 
 def db(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.store.database import create_db_engine
-    from crawler.store.schema import current_report, database_errors, upgrade_report
+    from crawler.errors import StoreError
+    from crawler.store.database import create_db_engine, is_missing_sqlite_file
+    from crawler.store.schema import NOT_CREATED, current_report, database_errors, upgrade_report
 
+    url = settings.database.url
+    if args.action == "current" and is_missing_sqlite_file(url):  # reading makes no file
+        raise StoreError(f"database {url} does not exist: {NOT_CREATED}")
     with database_errors(settings.database.url):
         engine = create_db_engine(settings.database.url)
     try:

@@ -80,6 +80,15 @@ class Database:
         self.engine.dispose()
 
 
+def is_missing_sqlite_file(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist (opening would create it)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return False
+    return not database.startswith("file:") and not Path(database).exists()
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (a driver's, when it wraps one)."""
     text = str(getattr(exc, "orig", None) or exc).strip()

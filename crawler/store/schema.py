@@ -137,8 +137,13 @@ def resolve_auto_upgrade(setting: bool | None, dialect: str) -> bool:
     return setting if setting is not None else dialect == "sqlite"
 
 
-def ensure_schema(engine: Engine, auto_upgrade: bool | None = None) -> None:
-    """Make sure the database is at this newsmon's head revision (see the module doc)."""
+# What a read-only command says about a database that has nothing of newsmon's yet.
+NOT_CREATED = "check [database] url in settings.toml; `newsmon run` or `newsmon crawl` creates it"
+
+
+def ensure_schema(engine: Engine, auto_upgrade: bool | None = None, *, create: bool = True) -> None:
+    """Make sure the database is at this newsmon's head revision (see the module doc);
+    ``create=False``: an empty database is an error instead of getting the schema."""
     with engine.connect() as conn:
         state = read_state(conn)
         # One cheap read on SQLite; PostgreSQL's objects are never rebuilt away.
@@ -147,6 +152,8 @@ def ensure_schema(engine: Engine, auto_upgrade: bool | None = None) -> None:
             and conn.dialect.name == "sqlite"
             and bool(missing_search_objects(conn))
         )
+    if state.is_empty and not create:
+        raise StoreError(f"database {shown_url(engine)} has no newsmon tables: {NOT_CREATED}")
     if repair:
         _repair_search(engine)
     if state.is_current:

@@ -21,12 +21,12 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from crawler.config import DatabaseConfig
 from crawler.errors import StoreError
 from crawler.store.boilerplate import SiteBoilerplate
-from crawler.store.database import Database, create_db_engine, first_line
+from crawler.store.database import Database, create_db_engine, first_line, is_missing_sqlite_file
 from crawler.store.linking import ArticleLinks
 from crawler.store.models import CrawlRun, FeedState, PageState, RobotsTxt
 from crawler.store.saves import SaveOutcome
 from crawler.store.saving import ArticleSaver
-from crawler.store.schema import ensure_schema
+from crawler.store.schema import NOT_CREATED, ensure_schema
 from crawler.urls import url_key
 
 log = logging.getLogger(__name__)
@@ -87,18 +87,22 @@ class Store:
         self.boilerplate_keys = boilerplate.keys
 
     @classmethod
-    def open(cls, database: str | DatabaseConfig) -> Store:
+    def open(cls, database: str | DatabaseConfig, *, create: bool = True) -> Store:
         """Open the database (a URL or the ``[database]`` settings), creating its schema if
         it is new and upgrading it if it is behind and auto-upgrade is on; raises
         :class:`~crawler.errors.SchemaOutdatedError` if it is behind and auto-upgrade is off
-        (see :mod:`crawler.store.schema`)."""
+        (see :mod:`crawler.store.schema`). With ``create=False`` (the read-only commands) a
+        database that does not exist yet is an error, not a new empty file: a mistyped path
+        must not look like a database with nothing in it."""
         url, auto_upgrade = (
             (database, None) if isinstance(database, str) else (database.url, database.auto_upgrade)
         )
+        if not create and is_missing_sqlite_file(url):
+            raise StoreError(f"database {_safe_url(url)} does not exist: {NOT_CREATED}")
         try:
             engine = create_db_engine(url)
             try:
-                ensure_schema(engine, auto_upgrade)
+                ensure_schema(engine, auto_upgrade, create=create)
             except BaseException:
                 engine.dispose()
                 raise
