@@ -56,3 +56,36 @@ def test_every_command_is_in_readme_and_has_an_example(name: str) -> None:
     assert f"`newsmon {name}" in README, f"README does not describe `newsmon {name}`"
     epilog = subcommands()[name].epilog or ""
     assert epilog.startswith("example: newsmon "), f"`newsmon {name} --help` has no example"
+
+
+def readme_tree() -> set[str]:
+    """The module paths drawn in README's "How it works" tree of ``crawler/``."""
+    block = README.split("\n```text\ncrawler/\n", 1)[1].split("\n```", 1)[0]
+    paths: set[str] = set()
+    folders: list[tuple[int, str]] = []  # (indent, folder) of the enclosing folders
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        name = line.split()[0]
+        folders = [(i, f) for i, f in folders if i < indent]
+        prefix = "".join(f for _, f in folders)
+        if name.endswith("/"):
+            folders.append((indent, name))
+        else:
+            paths.update(prefix + n for n in name.split(",") if n.endswith(".py"))
+    return paths
+
+
+def test_readme_tree_matches_the_package() -> None:
+    package = Path(__file__).resolve().parents[1] / "crawler"
+    actual = {
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py") and "migrations" not in p.parts
+    }
+    drawn = readme_tree()
+    assert not actual - drawn, f"README's tree lacks {sorted(actual - drawn)}"
+    assert not drawn - actual, (
+        f"README's tree names modules that do not exist: {sorted(drawn - actual)}"
+    )
