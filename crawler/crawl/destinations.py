@@ -249,19 +249,13 @@ class GuardedNameResolver:
         self.active = active
 
     def resolveHostName(
-        self,
-        resolutionReceiver: _Receiver,
-        hostName: str,
-        portNumber: int = 0,
-        addressTypes: Sequence[type[object]] | None = None,
-        transportSemantics: str = "TCP",
+        self, resolutionReceiver: _Receiver, hostName: str, *rest: Any, **options: Any
     ) -> object:
+        # IHostnameResolver's other arguments (port, address types, transport) pass through.
         receiver = resolutionReceiver
         if not self.active.trust_name(hostName):
             receiver = _PublicAnswers(resolutionReceiver, hostName)
-        return self.inner.resolveHostName(
-            receiver, hostName, portNumber, addressTypes, transportSemantics
-        )
+        return self.inner.resolveHostName(receiver, hostName, *rest, **options)
 
     async def addresses(self, name: str) -> list[IPAddress]:
         """Every answer for ``name``, unfiltered, from the same (cached) resolver that the
