@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 
 from crawler.textnorm import normalize_text
 
@@ -114,6 +113,8 @@ def _shingles(words: list[str]) -> set[str]:
 def _permutations() -> Any:
     """The permutation parameters of (NUM_PERM, SEED, SCHEME): drawn once, not per article
     (they are a pure function of the seed, so signatures are the same)."""
+    from datasketch import MinHash  # here: it imports scipy, which read commands don't need
+
     return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
@@ -133,6 +134,8 @@ def signature_of(body: str) -> Signature | None:
     if len(words) < MIN_WORDS:
         return None
     shingles = _shingles(words)
+    from datasketch import MinHash  # imported on first use (see _permutations)
+
     minhash = MinHash(
         num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations(), hashfunc=int
     )
