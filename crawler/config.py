@@ -24,6 +24,7 @@ values themselves are checked in :mod:`crawler.config_values`.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
@@ -75,6 +76,8 @@ __all__ = [
 ]  # fmt: skip
 
 DEFAULT_SETTINGS_PATH = "settings.toml"
+# The user agent settings.toml ships with: a deployment should name itself and a contact.
+PLACEHOLDER_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
 SETTINGS_ENV_VAR = "NEWSMON_SETTINGS"
 
 
@@ -167,7 +170,7 @@ class DatabaseConfig(_Model):
 class CrawlConfig(_Model):
     """``[crawl]``: politeness and limits shared by every crawl."""
 
-    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+    user_agent: str = PLACEHOLDER_USER_AGENT
     obey_robots_txt: StrictBool = True
     robots_txt_max_age: CacheAge = timedelta(hours=1)
     download_delay: Annotated[StrictFloat, _number_in(0, 3600)] = 1.0  # seconds
@@ -287,9 +290,16 @@ class Settings(_Model):
             if feed.name == name:
                 return feed
         file = self.source_path.name if self.source_path else DEFAULT_SETTINGS_PATH
-        names = ", ".join(feed.name for feed in self.feeds)
-        defined = f"defines: {names}" if names else "defines no feeds"
-        raise UnknownFeedError(f"unknown feed {name!r} ({file} {defined})")
+        all_names = [feed.name for feed in self.feeds]
+        close = difflib.get_close_matches(name, all_names, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        defined = f"defines: {', '.join(all_names)}" if all_names else "defines no feeds"
+        raise UnknownFeedError(f"unknown feed {name!r} ({hint}{file} {defined})")
+
+    @property
+    def has_placeholder_user_agent(self) -> bool:
+        """The shipped user agent, which names no deployment and no contact of its own."""
+        return self.crawl.user_agent == PLACEHOLDER_USER_AGENT
 
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
         return tuple(feed for feed in self.feeds if feed.enabled)

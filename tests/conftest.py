@@ -22,10 +22,9 @@ REQUIRE_SERVICES = os.environ.get("NEWSMON_REQUIRE_SERVICES") == "1"
 
 
 def _unavailable(what: str, reason: str) -> None:
-    message = f"{what} not reachable ({reason}); start it or unset NEWSMON_REQUIRE_SERVICES"
     if REQUIRE_SERVICES:
-        pytest.fail(message)
-    pytest.skip(message)
+        pytest.fail(f"{what} not reachable ({reason}); start it or unset NEWSMON_REQUIRE_SERVICES")
+    pytest.skip(f"{what} not reachable ({reason}); start it to run this test")
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from crawler.article import Article as Parsed
+from crawler.store.feed_status import feed_status
 from crawler.store.models import (
     Article,
     ArticleFeed,
@@ -21,7 +22,6 @@ from crawler.store.models import (
 )
 from crawler.store.queries import (
     ArticleFilter,
-    feed_status,
     find_article,
     iter_export,
     query_articles,

@@ -38,27 +38,42 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+def add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """--settings, --log-level and --log-format, accepted before and after the command.
+
+    Only the main parser holds the defaults: a subcommand's copy of an option that is not
+    given must not overwrite the value given before the command.
+    """
+
+    def default(value: str | None) -> str | None:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--settings",
+        metavar="PATH",
+        default=default(None),
+        help="settings file (default: $NEWSMON_SETTINGS, else ./settings.toml)",
+    )
+    parser.add_argument(
+        "--log-level", default=default("INFO"), choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    parser.add_argument(
+        "--log-format",
+        default=default("text"),
+        choices=["text", "json"],
+        help="json: one JSON object per line, for log shippers",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="newsmon",
         description="Scheduled news monitoring: tag pages, feeds and sitemaps into a database.",
     )
     parser.add_argument("--version", action="version", version=_version())
+    add_global_options(parser, defaults=True)
     common = OneLineParser(add_help=False)
-    common.add_argument(
-        "--settings",
-        metavar="PATH",
-        help="settings file (default: $NEWSMON_SETTINGS, else ./settings.toml)",
-    )
-    common.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
-    )
-    common.add_argument(
-        "--log-format",
-        default="text",
-        choices=["text", "json"],
-        help="json: one JSON object per line, for log shippers",
-    )
+    add_global_options(common, defaults=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command_parser = sub.add_parser(

@@ -5,22 +5,40 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from crawler.cli.command import Command, reading
 from crawler.cli.options import parse_when, row_limit
 from crawler.cli.render import print_json, print_table, short_time
 from crawler.config import Settings
 
+if TYPE_CHECKING:
+    from crawler.store.feed_status import FeedStatus
+
 
 def add_status_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "feed",
+        nargs="?",
+        metavar="FEED",
+        help="one feed in detail: its state and its last runs, each error in full",
+    )
+    parser.add_argument(
+        "--runs", type=row_limit, default=10, help="runs shown for FEED (0: all; default 10)"
+    )
     parser.add_argument("--format", choices=["table", "json"], default="table")
 
 
 def status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.store.queries import feed_status
+    from crawler.store.feed_status import feed_runs, feed_status
 
+    feeds = [settings.feed(args.feed)] if args.feed else settings.feeds
     with reading(settings) as session:
-        rows = feed_status(session, [(f.name, f.kind, f.enabled) for f in settings.feeds])
+        rows = feed_status(session, [(f.name, f.kind, f.enabled) for f in feeds])
+        runs = feed_runs(session, args.feed, args.runs or None) if args.feed else []
+    if args.feed:
+        show_feed(rows[0], runs, args.format)
+        return 0
     if args.format == "json":
         print_json([r.as_dict() for r in rows])
         return 0
@@ -39,15 +57,54 @@ def status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
                 r.articles_new,
                 r.articles_24h,
                 r.consecutive_failures,
-                short_time(r.next_run_at, "-"),
-                r.last_error or "",
+                short_time(r.next_run_at, "-") if r.enabled else "disabled",
+                # Only an error no success has followed; `status FEED` has them all in full.
+                f"{short_time(r.last_error_at)} {r.last_error}" if r.has_current_error else "",
             ]
             for r in rows
         ),
-        [24, 8, 16, 11, 16, 5, 5, 5, 5, 16, 50],
+        [24, 8, 16, 11, 16, 5, 5, 5, 5, 16, 70],
         empty="(no feeds configured)",
     )
     return 0
+
+
+def show_feed(row: FeedStatus, runs: list[dict[str, Any]], fmt: str) -> None:
+    """``status FEED``: the feed's state, then its last runs, newest first."""
+    if fmt == "json":
+        print_json({**row.as_dict(), "runs": runs})
+        return
+    fields = {
+        "feed": f"{row.name} ({row.kind}, {'enabled' if row.enabled else 'disabled'})",
+        "last run": short_time(row.last_run_at, "never"),
+        "outcome": row.last_outcome or "-",
+        "last success": short_time(row.last_success_at, "never"),
+        "failures in a row": row.consecutive_failures,
+        "next run": short_time(row.next_run_at, "-") if row.enabled else "disabled",
+        "last error": (
+            f"{short_time(row.last_error_at)} {row.last_error}" if row.last_error else "none"
+        ),
+    }
+    for key, value in fields.items():
+        print(f"{key:>17}: {value}")
+    print()
+    headers = ["started (UTC)", "outcome", "pages", "304", "found", "new", "vers", "dups",
+               "errs", "error"]  # fmt: skip
+    counts = ("pages_fetched", "not_modified", "articles_found", "articles_new", "versions_new",
+              "duplicates", "errors")  # fmt: skip
+    print_table(
+        headers,
+        (
+            [short_time(r["started_at"]), r["outcome"], *(r[c] for c in counts), r["error"] or ""]
+            for r in runs
+        ),
+        [16, 11, 5, 5, 5, 5, 4, 4, 4, 60],
+        empty="(no runs yet)",
+    )
+    # The table cuts long errors; each is printed whole below it.
+    for r in runs:
+        if r["error"] and len(r["error"]) > 60:
+            print(f"{short_time(r['started_at'])}: {r['error']}")
 
 
 def add_stats_options(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,6 @@
-"""The read side of the database: the questions ``newsmon query/show/export/status`` answer.
+"""The read side of the database: the questions ``newsmon query/show/export`` answer.
+
+(``status`` has its own module, :mod:`crawler.store.feed_status`.)
 
 Plain functions over a SQLAlchemy session, so the CLI stays a thin layer and the same calls
 work on SQLite and PostgreSQL.
@@ -9,14 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, nulls_last, select
 from sqlalchemy.orm import Session
 
 from crawler.store.clusters import cluster_key, copies_of
-from crawler.store.models import Article, ArticleFeed, ArticleTag, ArticleUrl, CrawlRun, FeedState
+from crawler.store.models import Article, ArticleFeed, ArticleTag, ArticleUrl
 from crawler.store.search import SearchQuery, parse_query, ranked_matches, top_matches
 from crawler.urls import normalize_url, url_key
 
@@ -319,79 +321,6 @@ def article_detail(session: Session, article: Article) -> dict[str, Any]:
         for c in copies_of(session, article)
     ]  # fmt: skip
     return record
-
-
-@dataclass(frozen=True)
-class FeedStatus:
-    name: str
-    kind: str
-    enabled: bool
-    last_run_at: datetime | None
-    last_outcome: str | None
-    last_success_at: datetime | None
-    last_error: str | None
-    consecutive_failures: int
-    next_run_at: datetime | None
-    articles_found: int  # by its last run
-    articles_new: int  # by its last run
-    articles_24h: int  # first seen via this feed in the last 24 hours
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "enabled": self.enabled,
-            "last_run_at": iso(self.last_run_at),
-            "last_outcome": self.last_outcome,
-            "last_success_at": iso(self.last_success_at),
-            "last_error": self.last_error,
-            "consecutive_failures": self.consecutive_failures,
-            "next_run_at": iso(self.next_run_at),
-            "articles_found": self.articles_found,
-            "articles_new": self.articles_new,
-            "articles_24h": self.articles_24h,
-        }
-
-
-def feed_status(
-    session: Session, feeds: Sequence[tuple[str, str, bool]], now: datetime | None = None
-) -> list[FeedStatus]:
-    """Health per configured (name, kind, enabled) feed, whether or not it has run yet."""
-    now = now or datetime.now(UTC)
-    states = {s.name: s for s in session.scalars(select(FeedState))}
-    latest_ids = select(func.max(CrawlRun.id)).group_by(CrawlRun.feed).scalar_subquery()
-    last_runs = {
-        r.feed: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest_ids)))
-    }
-    recent: dict[str, int] = {
-        feed: int(n)
-        for feed, n in session.execute(
-            select(ArticleFeed.feed, func.count())
-            .where(ArticleFeed.first_seen_at >= now - timedelta(hours=24))
-            .group_by(ArticleFeed.feed)
-        )
-    }
-    result = []
-    for name, kind, enabled in feeds:
-        state = states.get(name)
-        run = last_runs.get(name)
-        result.append(
-            FeedStatus(
-                name=name,
-                kind=kind,
-                enabled=enabled,
-                last_run_at=run.started_at if run else None,
-                last_outcome=run.outcome if run else None,
-                last_success_at=state.last_success_at if state else None,
-                last_error=state.last_error if state else None,
-                consecutive_failures=state.consecutive_failures if state else 0,
-                next_run_at=state.next_run_at if state else None,
-                articles_found=run.articles_found if run else 0,
-                articles_new=run.articles_new if run else 0,
-                articles_24h=int(recent.get(name, 0)),
-            )
-        )
-    return result
 
 
 def iso(value: datetime | None) -> str | None:

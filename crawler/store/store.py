@@ -198,15 +198,17 @@ class Store:
             if state is None:
                 return
             state.last_finished_at, state.last_outcome = finished_at, outcome
-            state.next_run_at = next_run_at
+            if next_run_at is not None:  # a manual crawl leaves the service's timetable alone
+                state.next_run_at = next_run_at
+            if error:
+                state.last_error = error
             if outcome == "failed":
                 state.consecutive_failures = (state.consecutive_failures or 0) + 1
-                state.last_error = error
-            else:
+            elif outcome != "interrupted":
+                # An interrupted run is neither: it neither resets a failing feed's back-off
+                # nor counts as its last success.
                 state.consecutive_failures = 0
                 state.last_success_at = finished_at
-                if error:
-                    state.last_error = error
 
     def feed_state(self, feed: str) -> FeedState | None:
         with self.reading() as session:
