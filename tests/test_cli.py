@@ -12,7 +12,7 @@ import json
 import os
 import stat
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -312,8 +312,8 @@ def test_export_that_fails_midway_leaves_the_old_file(
 
     real_iter_export = queries.iter_export
 
-    def one_then_fail(session, since=None):  # type: ignore[no-untyped-def]
-        records = real_iter_export(session, since)
+    def one_then_fail(session, since=None, seen_since=None):  # type: ignore[no-untyped-def]
+        records = real_iter_export(session, since, seen_since=seen_since)
         yield next(records)
         raise StoreError("database connection lost")
 
@@ -357,3 +357,36 @@ def test_lead_image_caption_and_credit_are_shown_wherever_the_image_is(
     code, out, _ = run_cli(capsys, "export", "--settings", settings)
     records = {r["id"]: r for r in map(json.loads, out.splitlines())}
     assert {key: records[article_id][key] for key in image} == image
+
+
+def test_seen_since_is_collection_time_and_since_is_publication_time(
+    settings_path: Path, capsys
+) -> None:
+    with Store.open(f"sqlite:///{settings_path.parent}/news.db") as store:
+        store.save_article(
+            _article(3), feed="herald-rss", fetched_at=datetime.now(UTC) - timedelta(days=3)
+        )
+    s = str(settings_path)
+    code, out, _ = run_cli(capsys, "query", "--settings", s, "--since", "1d")
+    assert (code, out.splitlines()[-1]) == (0, "(no articles match)")  # published in 2024
+    code, out, _ = run_cli(
+        capsys, "query", "--settings", s, "--seen-since", "1d", "--format", "json"
+    )
+    assert code == 0 and [r["title"] for r in json.loads(out)] == [
+        "Story number 2",
+        "Story number 1",
+    ]
+    code, out, _ = run_cli(capsys, "export", "--settings", s, "--seen-since", "4d")
+    assert code == 0 and len(out.splitlines()) == 3
+    code, out, _ = run_cli(
+        capsys, "export", "--settings", s, "--seen-since", "1d", "--since", "2024-05-02"
+    )
+    assert code == 0 and [json.loads(line)["title"] for line in out.splitlines()] == [
+        "Story number 2"
+    ]
+    for command in ("query", "export"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        help_text = " ".join(capsys.readouterr().out.split())
+        assert "--seen-since D first collected by newsmon" in help_text
+        assert "published at or after D" in help_text

@@ -62,6 +62,12 @@ def status_json(capsys: pytest.CaptureFixture[str], settings: Path) -> dict[str,
     return {row["name"]: row for row in json.loads(out)}
 
 
+def status_table(capsys: pytest.CaptureFixture[str], settings: Path) -> str:
+    code, out, err = run_cli(capsys, "status", "--settings", str(settings))
+    assert (code, err) == (0, "")
+    return out
+
+
 def test_an_interrupted_run_is_neither_a_success_nor_a_failure(settings_path: Path, capsys) -> None:
     with store_of(settings_path) as store:
         run = store.start_run("herald-rss")
@@ -72,7 +78,7 @@ def test_an_interrupted_run_is_neither_a_success_nor_a_failure(settings_path: Pa
     assert row["last_outcome"] == "interrupted"
     assert row["last_success_at"] is None
     assert row["consecutive_failures"] == 1  # the back-off is not cancelled
-    code, out, _ = run_cli(capsys, "status", "--settings", str(settings_path))
+    out = status_table(capsys, settings_path)
     line = next(line for line in out.splitlines() if line.startswith("herald-rss"))
     assert "interrupted" in line and "never" in line and "HTTP 500" in line
 
@@ -87,14 +93,14 @@ def test_last_error_has_its_time_is_whole_in_json_and_clears_from_the_table_on_r
     assert row["last_error"] == LONG_ERROR
     error_at = datetime.fromisoformat(row["last_error_at"])
     assert abs(error_at - datetime.now(UTC)) < timedelta(minutes=1)
-    code, out, _ = run_cli(capsys, "status", "--settings", str(settings_path))
+    out = status_table(capsys, settings_path)
     line = next(line for line in out.splitlines() if line.startswith("herald-rss"))
     assert f"{error_at:%Y-%m-%d %H:%M} https://herald.example/rss.xml: DNS lookup" in line
 
     with store_of(settings_path) as store:
         run = store.start_run("herald-rss")
         store.finish_run(run, RunCounts(pages_fetched=1), "ok", next_run_at=NEXT)
-    code, out, _ = run_cli(capsys, "status", "--settings", str(settings_path))
+    out = status_table(capsys, settings_path)
     line = next(line for line in out.splitlines() if line.startswith("herald-rss"))
     assert "DNS" not in line and " ok " in line
     assert status_json(capsys, settings_path)["herald-rss"]["last_error"] == LONG_ERROR
@@ -147,7 +153,7 @@ def test_a_manual_run_keeps_the_next_run_and_a_disabled_feed_has_none(
     rows = status_json(capsys, settings_path)
     assert rows["herald-rss"]["next_run_at"] == "2030-01-01T12:00:00Z"
     assert rows["courier-economy"]["next_run_at"] is None
-    code, out, _ = run_cli(capsys, "status", "--settings", str(settings_path))
+    out = status_table(capsys, settings_path)
     lines = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert "2030-01-01 12:00" in lines["herald-rss"]
     assert "disabled" in lines["courier-economy"] and "2030" not in lines["courier-economy"]

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cli.command import Command, reading, stored_article
-from crawler.cli.options import article_ref, parse_when, row_limit
+from crawler.cli.options import (
+    SEEN_SINCE_HELP,
+    SINCE_HELP,
+    UNTIL_HELP,
+    article_ref,
+    parse_when,
+    row_limit,
+)
 from crawler.cli.render import print_json, print_table, short_time, write_csv
 from crawler.config import Settings
 from crawler.errors import UsageError
@@ -20,10 +27,9 @@ def add_query_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag")
     parser.add_argument("--feed")
     parser.add_argument("--site", metavar="DOMAIN")
-    parser.add_argument(
-        "--since", metavar="D", help="date/time (2022-11-01, ISO 8601) or age (24h, 7d)"
-    )
-    parser.add_argument("--until", metavar="D")
+    parser.add_argument("--since", metavar="D", help=SINCE_HELP)
+    parser.add_argument("--until", metavar="D", help=UNTIL_HELP)
+    parser.add_argument("--seen-since", metavar="D", help=SEEN_SINCE_HELP)
     parser.add_argument("--limit", type=row_limit, default=50, help="0: all (default 50)")
     parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
     parser.add_argument(
@@ -53,6 +59,7 @@ def query(settings: Settings, args: argparse.Namespace, path: Path) -> int:
         site=args.site,
         since=parse_when(args.since, "--since"),
         until=parse_when(args.until, "--until"),
+        seen_since=parse_when(args.seen_since, "--seen-since"),
         limit=args.limit or None,
         search=args.search,
         edited=args.edited,

@@ -18,6 +18,15 @@ from crawler.errors import UsageError
 MAX_ID = 2**31 - 1
 
 
+# What --since, --until and --seen-since compare: the help of query, export and stats says it.
+SINCE_HELP = (
+    "published at or after D (an undated article: first collected); D is a date (2022-11-01),"
+    " an ISO 8601 time or an age (24h, 7d)"
+)
+UNTIL_HELP = "published before D (an undated article: first collected)"
+SEEN_SINCE_HELP = "first collected by newsmon at or after D, whenever it was published"
+
+
 def parse_when(value: str | None, option: str) -> datetime | None:
     """'2022-11-01', an ISO 8601 time (UTC unless it says otherwise) or an age like '24h'."""
     if not value:

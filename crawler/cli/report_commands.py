@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.cli.command import Command, reading
-from crawler.cli.options import parse_when, row_limit
+from crawler.cli.options import SINCE_HELP, parse_when, row_limit
 from crawler.cli.render import print_json, print_table, short_time
 from crawler.config import Settings
 
@@ -109,7 +109,7 @@ def show_feed(row: FeedStatus, runs: list[dict[str, Any]], fmt: str) -> None:
 
 def add_stats_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", choices=["day", "tag", "site", "feed"], default="day")
-    parser.add_argument("--since", metavar="D", help="date/time (2022-11-01, ISO 8601) or age (7d)")
+    parser.add_argument("--since", metavar="D", help=SINCE_HELP)
     parser.add_argument(
         "--limit",
         type=row_limit,
@@ -140,7 +140,8 @@ def stats(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 REPORT_COMMANDS = (
     Command(
         "status",
-        "per feed: last run, outcome, articles found/new, next run",
+        "per feed: last run, outcome, articles found/new, articles collected in the last 24 h"
+        " (by when newsmon stored them, not when they were published), next run",
         "newsmon status --format json",
         status,
         add_status_options,

@@ -60,6 +60,7 @@ class ArticleFilter:
     search: str | None = None  # full-text, most relevant first (see crawler.store.search)
     edited: bool = False  # only articles with more than one version
     collapse: bool = False  # one row per cluster of near-copies: the one that sorts first
+    seen_since: datetime | None = None  # first collected by us at or after this time
 
 
 def _filtered(query: AnySelect, f: ArticleFilter) -> AnySelect:
@@ -80,6 +81,8 @@ def _filtered(query: AnySelect, f: ArticleFilter) -> AnySelect:
         query = query.where(when >= f.since)
     if f.until:
         query = query.where(when < f.until)
+    if f.seen_since:
+        query = query.where(Article.first_seen_at >= f.seen_since)
     if f.edited:
         query = query.where(Article.version_count > 1)
     return query
@@ -220,14 +223,20 @@ def _cluster_sizes(session: Session, clusters: list[int]) -> dict[int, int]:
 
 
 def iter_export(
-    session: Session, since: datetime | None = None, batch: int = 500
+    session: Session,
+    since: datetime | None = None,
+    batch: int = 500,
+    seen_since: datetime | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Every article (optionally first seen since a time) in id order, streamed in batches."""
+    """Every article in id order, streamed in batches; optionally only those published (when
+    undated: first seen) since ``since`` and first seen by us since ``seen_since``."""
     last_id = 0
     while True:
         query = select(Article).where(Article.id > last_id).order_by(Article.id).limit(batch)
         if since:
             query = query.where(func.coalesce(Article.published_at, Article.first_seen_at) >= since)
+        if seen_since:
+            query = query.where(Article.first_seen_at >= seen_since)
         articles = list(session.scalars(query))
         if not articles:
             return
