@@ -46,7 +46,8 @@ def add_query_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--collapse",
         action="store_true",
-        help="one row per story: its near-copies on other sites are counted, not listed",
+        help="one row per story: its near-copies on other sites are counted, not listed"
+        " (copies: how many other stored articles carry it; 0 when none does)",
     )
 
 
@@ -73,7 +74,7 @@ def query(settings: Settings, args: argparse.Namespace, path: Path) -> int:
         if rows:
             write_csv(rows, sys.stdout, list(rows[0]))
     else:
-        # --collapse adds how many copies of each story other sites carry.
+        # --collapse adds how many other articles carry each story (itself not counted).
         columns: list[tuple[str, int, Any]] = [
             ("id", 6, lambda r: r["id"]),
             ("published (UTC)", 16, lambda r: short_time(r["published_at"])),

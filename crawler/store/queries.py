@@ -106,7 +106,8 @@ def query_articles(session: Session, f: ArticleFilter) -> list[dict[str, Any]]:
 
     With ``search`` each record also has ``score`` (higher is more relevant); with
     ``collapse`` the first row of each cluster stands for it, with ``copies``, the number of
-    stored articles in its cluster.
+    *other* stored articles in its cluster (0 for a story no other site carries), as ``show``
+    lists them under "also published at".
     """
     terms: SearchQuery | None = None
     if f.search is not None:
@@ -127,7 +128,7 @@ def query_articles(session: Session, f: ArticleFilter) -> list[dict[str, Any]]:
     if f.collapse:
         sizes = _cluster_sizes(session, [r["cluster_id"] for r in result])
         for record in result:
-            record["copies"] = sizes.get(record["cluster_id"], 1)
+            record["copies"] = sizes.get(record["cluster_id"], 1) - 1
     return result
 
 
