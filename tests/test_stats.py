@@ -142,3 +142,21 @@ def test_stats_errors_are_one_line(settings_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("newsmon: argument --by: invalid choice: 'author'")
     assert len(err.splitlines()) == 1
+
+
+def test_stats_headline_counts_what_the_chart_shows(settings_path: Path, capsys) -> None:
+    s = str(settings_path)
+    assert main(["stats", "--settings", s, "--by", "day", "--limit", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # The last two days hold 1 + 2 of the 5 articles.
+    assert lines[0] == "3 of 5 articles shown, by day:"
+    assert sum(int(line.split()[-1]) for line in lines[1:]) == 3
+    assert main(["stats", "--settings", s, "--by", "tag"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # economy 3 + politics 2, one article in both, one article without tags.
+    assert lines[0] == "4 of 5 articles shown, by tag:" and len(lines) == 3
+    assert main(["stats", "--settings", s, "--by", "day", "--format", "json", "--limit", "1"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["total"], data["shown"]) == (5, 2)
+    assert main(["stats", "--settings", s, "--by", "feed"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "5 articles, by feed:"

@@ -121,18 +121,22 @@ def add_stats_options(parser: argparse.ArgumentParser) -> None:
 
 def stats(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     from crawler.store.queries import iso
-    from crawler.store.stats import article_counts, render_chart, total_articles
+    from crawler.store.stats import article_counts, articles_shown, render_chart, total_articles
 
     since = parse_when(args.since, "--since")
     with reading(settings) as session:
         counts = article_counts(session, args.by, since, args.limit or None)
         total = total_articles(session, since)
+        shown = articles_shown(session, args.by, counts, since)
     if args.format == "json":
-        print_json({"by": args.by, "since": iso(since), "total": total,
+        print_json({"by": args.by, "since": iso(since), "total": total, "shown": shown,
                     "counts": [{"key": c.key, "count": c.count} for c in counts]})  # fmt: skip
         return 0
     scope = f" since {short_time(since)}" if since else ""
-    print(f"{total} articles{scope}, by {args.by}:")
+    # The headline counts what the chart shows: the groups --limit kept, and no article
+    # twice (one with two tags is in two bars).
+    of_total = f"{shown} of {total} articles shown" if shown != total else f"{total} articles"
+    print(f"{of_total}{scope}, by {args.by}:")
     sys.stdout.write(render_chart(counts))
     return 0
 

@@ -39,27 +39,9 @@ def article_counts(
     ``limit`` keeps the last days, or the largest groups. An article with several tags or
     feeds counts once in each.
     """
-    when = published_when()
-    key: ColumnElement[str] | InstrumentedAttribute[str]
-    if by == "day":
-        key = _utc_day(session.get_bind().dialect.name, when)
-    elif by == "site":
-        key = Article.site
-    elif by == "tag":
-        key = ArticleTag.tag
-    elif by == "feed":
-        key = ArticleFeed.feed
-    else:
-        raise ValueError(f"cannot count articles by {by!r}: use one of {', '.join(DIMENSIONS)}")
+    key, query = _grouped(session, by, since)
     n = func.count(func.distinct(Article.id))
-    query: Any = select(key.label("key"), n.label("n")).select_from(Article)
-    if by == "tag":
-        query = query.join(ArticleTag, ArticleTag.article_id == Article.id)
-    elif by == "feed":
-        query = query.join(ArticleFeed, ArticleFeed.article_id == Article.id)
-    if since is not None:
-        query = query.where(when >= since)
-    query = query.group_by(key)
+    query = query.add_columns(key.label("key"), n.label("n")).group_by(key)
     if by == "day":
         counts = _fill_days({str(k): int(c) for k, c in session.execute(query)})
         return counts[-limit:] if limit else counts
@@ -74,6 +56,48 @@ def total_articles(session: Session, since: datetime | None = None) -> int:
     if since is not None:
         query = query.where(published_when() >= since)
     return int(session.scalar(query) or 0)
+
+
+def articles_shown(
+    session: Session, by: Dimension, counts: list[Count], since: datetime | None = None
+) -> int:
+    """How many distinct articles the groups in ``counts`` hold: what their chart shows.
+
+    Fewer than :func:`total_articles` when ``limit`` cut groups off, or articles have no tag;
+    not the sum of the counts, since an article with two tags is in both.
+    """
+    keys = [c.key for c in counts if c.count]
+    if not keys:
+        return 0
+    key, query = _grouped(session, by, since)
+    query = query.add_columns(func.count(func.distinct(Article.id))).where(key.in_(keys))
+    return int(session.scalar(query) or 0)
+
+
+def _grouped(
+    session: Session, by: Dimension, since: datetime | None
+) -> tuple[ColumnElement[str] | InstrumentedAttribute[str], Any]:
+    """The grouping key of ``by`` and a select of articles joined to what it needs."""
+    when = published_when()
+    key: ColumnElement[str] | InstrumentedAttribute[str]
+    if by == "day":
+        key = _utc_day(session.get_bind().dialect.name, when)
+    elif by == "site":
+        key = Article.site
+    elif by == "tag":
+        key = ArticleTag.tag
+    elif by == "feed":
+        key = ArticleFeed.feed
+    else:
+        raise ValueError(f"cannot count articles by {by!r}: use one of {', '.join(DIMENSIONS)}")
+    query: Any = select().select_from(Article)
+    if by == "tag":
+        query = query.join(ArticleTag, ArticleTag.article_id == Article.id)
+    elif by == "feed":
+        query = query.join(ArticleFeed, ArticleFeed.article_id == Article.id)
+    if since is not None:
+        query = query.where(when >= since)
+    return key, query
 
 
 def render_chart(counts: list[Count], width: int = 40) -> str:
