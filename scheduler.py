@@ -1,4 +1,4 @@
-"""The service entry: ``python scheduler.py [--settings PATH]`` is ``newsmon run``."""
+"""The service entry: ``.venv/bin/python scheduler.py [--settings PATH]`` is ``newsmon run``."""
 
 from __future__ import annotations
 

@@ -79,3 +79,9 @@ def test_soak_benchmark_prints_memory_at_first_and_last_run() -> None:
     out = run_bench("soak.py", "--runs", "20", "--sections", "2", "--articles", "8")
     for line in ("soak RSS at run 10:", "soak RSS at run 20:", "soak RSS growth:"):
         assert line in out, out
+
+
+def test_accuracy_script_calls_itself_a_regression_check() -> None:
+    out = run_bench("accuracy.py")
+    assert out.startswith("regression check, not accuracy: ")
+    assert "parse_article (regression)" in out and "trafilatura (baseline)" in out

@@ -89,3 +89,39 @@ def test_readme_tree_matches_the_package() -> None:
     assert not drawn - actual, (
         f"README's tree names modules that do not exist: {sorted(drawn - actual)}"
     )
+
+
+def _database_section() -> str:
+    start = README.index("## The database")
+    return README[start : README.index("\n## ", start + 1)]
+
+
+def test_every_table_of_the_models_is_in_readme() -> None:
+    from crawler.store.models import Base
+
+    section = _database_section()
+    missing = [name for name in Base.metadata.tables if f"`{name}`" not in section]
+    assert not missing, f"README's table list lacks: {missing}"
+
+
+def test_every_table_of_a_new_sqlite_database_is_in_readme(tmp_path: Path) -> None:
+    """Tables made outside the models too (full-text search, migrations)."""
+    from sqlalchemy import inspect
+
+    from crawler.store.store import Store
+
+    with Store.open(f"sqlite:///{tmp_path}/news.db") as store:
+        names = inspect(store.engine).get_table_names()
+    assert "articles_fts" in names
+    section = _database_section()
+    # FTS5's shadow tables (articles_fts_data, ...) are SQLite's, named after their table.
+    missing = [n for n in names if f"`{n}`" not in section and not n.startswith("articles_fts_")]
+    assert not missing, f"README's table list lacks: {missing}"
+
+
+def test_readme_runs_python_only_from_the_venv() -> None:
+    """The system Python has none of newsmon's dependencies: `python x.py` would fail."""
+    import re
+
+    bare = [m.group(0) for m in re.finditer(r"(?<![/\w])python3? (-m )?\S+", README)]
+    assert not bare, f"README runs python outside .venv: {bare}"
