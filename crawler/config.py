@@ -78,6 +78,10 @@ __all__ = [
 DEFAULT_SETTINGS_PATH = "settings.toml"
 # The user agent settings.toml ships with: a deployment should name itself and a contact.
 PLACEHOLDER_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+PLACEHOLDER_USER_AGENT_WARNING = (
+    "crawl.user_agent is still the shipped placeholder: set it to name your deployment and"
+    " a contact, so site operators can reach you instead of blocking you"
+)
 SETTINGS_ENV_VAR = "NEWSMON_SETTINGS"
 
 

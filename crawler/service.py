@@ -21,7 +21,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from crawler.config import FeedConfig, Settings, load_settings
+from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings, load_settings
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, StoreError, UnknownFeedError
 from crawler.store.lock import ServiceLock
@@ -87,21 +87,30 @@ class Service:
                 loop.add_signal_handler(sig, self.request_stop, sig.name)
             loop.add_signal_handler(signal.SIGHUP, self.request_reload)
             self._interrupted = await asyncio.to_thread(self.store.close_interrupted_runs)
-            if self._interrupted:
+            if self.settings.has_placeholder_user_agent:
+                log.warning(PLACEHOLDER_USER_AGENT_WARNING)
+            enabled = self.settings.enabled_feeds()
+            if not enabled:
                 log.warning(
-                    "runs of %s were left unfinished by a previous process: running them again",
-                    ", ".join(sorted(self._interrupted)),
+                    "no enabled feeds in %s: nothing will be crawled until a reload adds one",
+                    self.settings_path or "the settings",
                 )
             self.scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
-            await self._install_jobs(self.settings.enabled_feeds(), first_start=True)
+            await self._install_jobs(enabled, first_start=True)
             self.scheduler.start()
+            await self._record_next_runs(enabled)
+            # A disabled feed has no next run, whatever an earlier service had planned.
+            disabled: dict[str, datetime | None] = {
+                f.name: None for f in self.settings.feeds if not f.enabled
+            }
+            await asyncio.to_thread(self._save_next_runs, disabled)
             if self.settings_path is not None:
                 self._watcher = loop.create_task(self._watch_settings_file())
             if self._lock is not None and self._lock.is_watched:
                 self._lock_watcher = loop.create_task(self._watch_lock(self._lock))
             log.info(
                 "service started: %d feeds scheduled, database %s",
-                len(self.settings.enabled_feeds()),
+                len(enabled),
                 _describe_db(self.settings.database.url),
             )
             await self._stopping
@@ -144,6 +153,14 @@ class Service:
             trigger = feed.schedule.trigger(feed.timezone)
             options: dict[str, Any] = {}
             first = self._first_run(feed, last_finished.get(feed.name), now, index, len(feeds))
+            if first_start:
+                # A feed backing off after failures waits for its next attempt, even when a
+                # crash cut its last run short.
+                retry_at = await asyncio.to_thread(self._backoff_until, feed)
+                if retry_at is not None:
+                    first = retry_at
+                if feed.name in self._interrupted:
+                    self._log_interrupted(feed.name, retry_at)
             if first is not None:
                 options["next_run_time"] = first
             scheduler.add_job(
@@ -158,6 +175,35 @@ class Service:
                 replace_existing=True,
                 **options,
             )
+
+    def _log_interrupted(self, feed: str, retry_at: datetime | None) -> None:
+        if retry_at is None:
+            log.warning(
+                "feed %s: a previous process cut its last run short: running it again now", feed
+            )
+            return
+        log.warning(
+            "feed %s: a previous process cut its last run short, but it is backing off after"
+            " repeated failures: next attempt at %s",
+            feed,
+            retry_at.isoformat(timespec="seconds"),
+        )
+
+    async def _record_next_runs(self, feeds: tuple[FeedConfig, ...]) -> None:
+        """Store (for ``newsmon status``) and log when each feed runs next."""
+        assert self.scheduler is not None
+        next_runs: dict[str, datetime | None] = {}
+        for feed in feeds:
+            job = self.scheduler.get_job(feed.name)
+            next_runs[feed.name] = job.next_run_time if job is not None else None
+        await asyncio.to_thread(self._save_next_runs, next_runs)
+        for name, at in next_runs.items():
+            shown = at.isoformat(timespec="seconds") if at is not None else "none"
+            log.info("feed %s: next run at %s", name, shown)
+
+    def _save_next_runs(self, next_runs: dict[str, datetime | None]) -> None:
+        for name, at in next_runs.items():
+            self.store.set_next_run(name, at)
 
     def _first_run(
         self,
@@ -274,7 +320,8 @@ class Service:
         try:
             new = await asyncio.to_thread(load_settings, self.settings_path)
         except SettingsError as exc:
-            log.error("reload rejected, keeping the running settings:\n%s", "\n".join(exc.problems))
+            for problem in exc.problems:  # one line each, as check-config prints them
+                log.error("reload rejected, keeping the running settings: %s", problem)
             return False
         if new.database.url != self.settings.database.url:
             log.warning("reload: database.url changed; restart the service to switch databases")
@@ -283,10 +330,13 @@ class Service:
         self.settings = new.model_copy(update={"database": self.settings.database})
         self.runner.update_settings(self.settings)
         assert self.scheduler is not None
-        for name in old_feeds.keys() - new_feeds.keys():
+        gone = old_feeds.keys() - new_feeds.keys()
+        for name in gone:
             self.scheduler.remove_job(name)
+        await asyncio.to_thread(self._save_next_runs, dict.fromkeys(gone))
         changed = tuple(f for name, f in new_feeds.items() if old_feeds.get(name) != f)
         await self._install_jobs(changed, first_start=False)
+        await self._record_next_runs(changed)
         log.info(
             "reloaded settings: %d added, %d removed, %d changed",
             len(new_feeds.keys() - old_feeds.keys()),

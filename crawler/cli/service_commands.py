@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from crawler.cli.command import Command
-from crawler.config import Settings
+from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, Settings
 
 
 def run_service(settings: Settings, args: argparse.Namespace, path: Path) -> int:
@@ -34,6 +35,10 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     if not feeds:
         print("newsmon: no enabled feeds in settings; nothing to crawl", file=sys.stderr)
         return 0
+    warn_placeholder_user_agent(settings)
+    if sys.stdout.isatty() and sys.stderr.isatty():
+        # Each result is printed below; its log line would show it a second time.
+        logging.getLogger("crawler.crawl.runs").setLevel(logging.ERROR)
     store = Store.open(settings.database)
     try:
         store.sync_feeds((f.name, f.kind, f.url) for f in settings.feeds)
@@ -57,6 +62,11 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
             file=sys.stderr,
         )
     return 1 if failed else 0
+
+
+def warn_placeholder_user_agent(settings: Settings) -> None:
+    if settings.has_placeholder_user_agent:
+        logging.getLogger("crawler.cli").warning(PLACEHOLDER_USER_AGENT_WARNING)
 
 
 def check_config(settings: Settings, args: argparse.Namespace, path: Path) -> int:

@@ -22,6 +22,8 @@ from crawler.crawl.robots import RobotsCache
 from crawler.store.store import RunCounts, Store
 
 log = logging.getLogger("crawler.crawl.runner")
+# One line per finished run; `newsmon crawl` prints the same line on a terminal and mutes this.
+runs_log = logging.getLogger("crawler.crawl.runs")
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
@@ -74,6 +76,9 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "DOWNLOAD_WARNSIZE": 0,
         "RETRY_ENABLED": crawl.retries > 0,
         "RETRY_TIMES": crawl.retries,
+        # The spider's errbacks log each failure once, in our words; Scrapy's "Gave up
+        # retrying" ERROR would say it a second time.
+        "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.crawl.destinations.DestinationPolicyMiddleware": 40,  # before robots.txt
             # the per-host budget of every crawl, and the back-off of Scrapy's retries
@@ -203,7 +208,7 @@ class FeedRunner:
             not_articles=run.not_articles,
             robots_skipped=run.robots_skipped,
         )
-        log.log(
+        runs_log.log(
             logging.WARNING if outcome == "failed" else logging.INFO, "run %s", result.summary()
         )
         return result
