@@ -67,6 +67,7 @@ def test_on_a_terminal_each_result_and_each_failure_shows_once(settings) -> None
     assert [line for line in lines if line.startswith("[1/1] refused: failed")]
     assert sum(f"{url}: connection refused" in line for line in lines) == 2, output  # ours + result
     assert "scrapy" not in output and "Gave up retrying" not in output
+    assert "robots.txt" not in output  # the page's failure says it; robots.txt's would repeat it
 
 
 def test_with_output_redirected_the_log_keeps_the_run_line(settings) -> None:

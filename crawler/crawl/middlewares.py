@@ -23,11 +23,12 @@ from typing import Any, Self
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
+from twisted.internet.error import DNSLookupError
 
 from crawler.crawl.context import FeedCrawler, context_of
 from crawler.crawl.politeness import HostGuard
@@ -35,6 +36,8 @@ from crawler.crawl.robots import RobotsCache
 
 log = logging.getLogger("crawler.crawl.politeness")
 robots_log = logging.getLogger("crawler.crawl.robots")
+# Failures of the host itself, which its pages then report too (see crawler.crawl.spider).
+_HOST_UNREACHABLE = (CannotResolveHostError, DNSLookupError, DownloadConnectionRefusedError)
 
 _SLOT_KEY = "newsmon_host_slot"
 _BACKED_OFF_KEY = "newsmon_backed_off"  # the retry attempt whose back-off was waited out
@@ -143,7 +146,15 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         except IgnoreRequest:
             return None
         except Exception as exc:  # unreachable: crawl on unrestricted, as Scrapy does
-            robots_log.warning("%s/robots.txt: %s; crawling without its rules", origin, exc)
+            # A host that does not resolve or refuses connections fails its pages the same
+            # way, and each page's failure is logged: one warning per failure, not two.
+            quiet = isinstance(exc, _HOST_UNREACHABLE)
+            robots_log.log(
+                logging.DEBUG if quiet else logging.WARNING,
+                "%s/robots.txt: %s; crawling without its rules",
+                origin,
+                exc,
+            )
             self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
             return None
         self._stats.inc_value("robotstxt/response_count")
