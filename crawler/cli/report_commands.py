@@ -146,7 +146,7 @@ REPORT_COMMANDS = (
         "status",
         "per feed: last run, outcome, articles found/new, articles collected in the last 24 h"
         " (by when newsmon stored them, not when they were published), next run",
-        "newsmon status --format json",
+        "newsmon status --format json   |   newsmon status herald-ukraine --runs 20",
         status,
         add_status_options,
     ),
