@@ -24,9 +24,6 @@ from datetime import UTC, datetime, timedelta
 
 from crawler.store.store import Store
 
-# Failures of the host itself, which its pages then report too (see crawler.crawl.spider).
-_HOST_UNREACHABLE = (CannotResolveHostError, DNSLookupError, DownloadConnectionRefusedError)
-
 
 class RobotsCache:
     """robots.txt bodies by origin (``scheme://host:port``), in memory and in the store."""
