@@ -35,11 +35,11 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     if not feeds:
         print("newsmon: no enabled feeds in settings; nothing to crawl", file=sys.stderr)
         return 0
-    warn_placeholder_user_agent(settings)
     if sys.stdout.isatty() and sys.stderr.isatty():
         # Each result is printed below; its log line would show it a second time.
         logging.getLogger("crawler.crawl.runs").setLevel(logging.ERROR)
     store = Store.open(settings.database)
+    warn_placeholder_user_agent(settings)  # once the crawl can start, not before a refusal
     try:
         store.sync_feeds((f.name, f.kind, f.url) for f in settings.feeds)
         runner = FeedRunner(settings, store)
