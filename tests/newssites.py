@@ -889,6 +889,7 @@ class FixtureSite:
         self.state = 1
         self.slow_delay = slow_delay
         self.crawl_delay: float | None = None  # adds a Crawl-delay line to robots.txt
+        self.extra_robots = ""  # more robots.txt lines for the group of every user agent
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -1025,6 +1026,7 @@ class FixtureSite:
         query = parse_qs(parts.query)
         if path == "/robots.txt":
             robots = self._robots()
+            robots += self.extra_robots
             if self.crawl_delay is not None:
                 robots += f"Crawl-delay: {self.crawl_delay}\n"
             return _Response(200, TEXT, robots.encode("utf-8"))
@@ -1037,8 +1039,21 @@ class FixtureSite:
             )
         return response
 
+    def _home_page(self) -> str | None:
+        """The site's own home page (its head, navigation and footer); None: a plain index."""
+        return None
+
+    def _home_links(self) -> str:
+        return "\n".join(
+            f'<li><h2><a href="{_e(s.path)}">{_e(s.title_in(self.state))}</a></h2></li>'
+            for s in self._live(self.state)[:3]
+        )
+
     def _index_page(self, path: str) -> _Response:
         """A navigation page (home, section, author): a list of links, no article."""
+        home = self._home_page() if path == "/" else None
+        if home is not None:
+            return _page(200, home, "listing")
         items = "\n".join(
             f'<li><a href="{_e(s.path)}">{_e(s.title_in(self.state))}</a></li>'
             for s in self._live(self.state)[:3]
@@ -1318,6 +1333,15 @@ class HeraldSite(FixtureSite):
             '<a href="/tags/ukraine">Ukraine</a> <a href="/tags/russia">Russia</a></nav>\n'
             "</header>\n"
             '<a class="skip-link" href="#main">Skip to main content</a>\n'
+        )
+
+    def _home_page(self) -> str:
+        return (
+            self._head("The World's Front Page")
+            + "<body>\n"
+            + self._masthead()
+            + f'<main id="main">\n<ul class="top-stories">\n{self._home_links()}\n</ul>\n</main>\n'
+            + self._footer()
         )
 
     def _footer(self) -> str:
@@ -1648,6 +1672,13 @@ class CourierSite(FixtureSite):
             "</header>\n"
         )
 
+    def _home_page(self) -> str:
+        return (
+            self._top("Home", "")
+            + f'<main class="content">\n<ul class="top">\n{self._home_links()}\n</ul>\n</main>\n'
+            + self._bottom()
+        )
+
     def _bottom(self) -> str:
         return (
             '<footer class="site-footer"><p>© 2022 The Courier SA. Registered in Brussels.</p>'
@@ -1925,6 +1956,13 @@ class GazetteSite(FixtureSite):
             "environment</p>\n"
             f'<nav id="site-navigation" class="main-navigation"><ul>{nav}</ul></nav>\n'
             "</header>\n"
+        )
+
+    def _home_page(self) -> str:
+        return (
+            self._top("Home", "", "home blog")
+            + f'<main id="main" class="site-main">\n<ul>\n{self._home_links()}\n</ul>\n</main>\n'
+            + self._bottom()
         )
 
     def _bottom(self) -> str:

@@ -15,6 +15,7 @@ from typing import NoReturn
 from crawler.cli.article_commands import ARTICLE_COMMANDS
 from crawler.cli.command import Command
 from crawler.cli.db_commands import DB_COMMAND
+from crawler.cli.discover_commands import DISCOVER_COMMANDS
 from crawler.cli.export_command import EXPORT_COMMAND
 from crawler.cli.report_commands import REPORT_COMMANDS
 from crawler.cli.service_commands import SERVICE_COMMANDS
@@ -28,6 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     EXPORT_COMMAND,
     *REPORT_COMMANDS,
     DB_COMMAND,
+    *DISCOVER_COMMANDS,
 )
 
 

@@ -25,6 +25,8 @@ class Discovery:
     candidates: tuple[Candidate, ...]
     next_pages: tuple[str, ...] = ()  # further listing pages or child sitemaps
     total_entries: int | None = None  # set when only the newest entries were kept
+    title: str | None = None  # the feed's own title (feeds only)
+    format: str | None = None  # feedparser's version of a feed: "rss20", "atom10", "json11"...
 
 
 def one_line(value: object) -> str:

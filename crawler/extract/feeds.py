@@ -79,7 +79,13 @@ def discover_feed(
             authors=authors,
             image_url=_entry_image(entry, feed_url),
         )
-    return Discovery(tuple(candidates.values()), total_entries=total)
+    title = (parsed.feed.get("title") or "").strip() or None
+    return Discovery(
+        tuple(candidates.values()),
+        total_entries=total,
+        title=title,
+        format=parsed.get("version") or None,
+    )
 
 
 _FEED_ENTRY_NAMES = frozenset({"item", "entry"})  # RSS 0.9x/1.0/2.0 items, Atom entries

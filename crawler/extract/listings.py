@@ -52,7 +52,7 @@ _NON_ARTICLE_SEGMENTS = frozenset(
 _DATE_IN_PATH = re.compile(r"/(19|20)\d{2}/(0?[1-9]|1[0-2])(/|-)")
 _NUMERIC_ID = re.compile(r"\d{5,}")
 # Site chrome; a header or footer inside an <article> teaser is part of the teaser.
-_CHROME_ANCESTORS = (
+CHROME_ANCESTORS = (
     "ancestor::nav or ancestor::aside"
     " or ancestor::header[not(ancestor::article)] or ancestor::footer[not(ancestor::article)]"
 )
@@ -73,7 +73,7 @@ def discover_listing(
             for h in a.xpath("./@href | .//a/@href").getall()
         }
     else:
-        anchors = selector.xpath(f"//a[@href][not({_CHROME_ANCESTORS})]")
+        anchors = selector.xpath(f"//a[@href][not({CHROME_ANCESTORS})]")
         hrefs = anchors.xpath("./@href").getall()
         titles = {
             a.xpath("./@href").get(""): " ".join(a.xpath("string(.)").get("").split())
