@@ -17,6 +17,7 @@ from crawler.cli.command import Command
 from crawler.cli.db_commands import DB_COMMAND
 from crawler.cli.discover_commands import DISCOVER_COMMANDS
 from crawler.cli.export_command import EXPORT_COMMAND
+from crawler.cli.feeds_commands import FEEDS_COMMANDS
 from crawler.cli.report_commands import REPORT_COMMANDS
 from crawler.cli.service_commands import SERVICE_COMMANDS
 from crawler.config import load_settings, resolve_settings_path
@@ -30,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     *REPORT_COMMANDS,
     DB_COMMAND,
     *DISCOVER_COMMANDS,
+    *FEEDS_COMMANDS,
 )
 
 

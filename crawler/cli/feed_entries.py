@@ -7,9 +7,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import tomlkit
-
 from crawler.crawl.finder import Source
+from crawler.settings_file import render_feeds
 
 _NAME_SEGMENTS = re.compile(r"[a-z0-9]+")
 # Path words that say nothing about a feed: /feeds/rss/index.xml is "the site's feed".
@@ -78,17 +77,4 @@ def describe(source: Source) -> str:
 
 def render_toml(entries: Iterable[tuple[dict[str, Any], str]]) -> str:
     """``[[feeds]]`` blocks, each under a comment line, ready to paste into settings.toml."""
-    blocks = []
-    for entry, comment in entries:
-        table = tomlkit.table()
-        for key, value in entry.items():
-            if isinstance(value, dict):
-                inline = tomlkit.inline_table()
-                inline.update(value)
-                value = inline
-            table[key] = value
-        document = tomlkit.document()
-        document.append("feeds", tomlkit.aot())
-        document["feeds"].append(table)
-        blocks.append(f"# {comment}\n{tomlkit.dumps(document).strip()}\n")
-    return "\n".join(blocks)
+    return "\n".join(f"# {comment}\n{render_feeds([entry])}" for entry, comment in entries)

@@ -1,0 +1,193 @@
+"""``newsmon feeds``: settings.toml changed in place, every comment and line kept."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crawler.cli import main
+from crawler.config import load_settings
+from crawler.crawl.finder import find_sources  # noqa: F401  (imports trafilatura at collection)
+from tests.newssites import FixtureNetwork
+
+
+def site_port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+COMMENTED = """\
+# newsmon settings for the desk (keep this line)
+[database]
+url = "sqlite:///news.db"  # next to this file
+
+[crawl]
+user_agent = "newsmon-tests/0.1 (+https://example.invalid/contact)"
+download_delay = 0.0   # loopback only
+timeout = 10.0
+
+# --- feeds ----------------------------------------------------------------
+[[feeds]]
+# the main wire
+name = "wire"
+kind = "rss"
+url = "https://wire.example/rss.xml"  # moved in 2022
+tags = ["world"]
+
+[[feeds]]
+name = "desk-sitemap"
+kind = "sitemap"
+url = "https://desk.example/news-sitemap.xml"
+# entries older than this are skipped
+max_age = "2d"
+
+# --- sites (none yet) -----------------------------------------------------
+# [[sites]]
+# domain = "desk.example"
+"""
+
+
+def run(settings: Path, *args: str) -> int:
+    return main(["feeds", *args, "--settings", str(settings)])
+
+
+def diff(before: str, after: str) -> tuple[list[list[str]], list[list[str]]]:
+    """(hunks of added lines, hunks of removed lines), blank lines at a hunk's edges
+    dropped: where a blank line lands between two blocks is a matter of alignment."""
+    a, b = before.splitlines(), after.splitlines()
+    added: list[list[str]] = []
+    removed: list[list[str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op in ("insert", "replace"):
+            added.append(_trim(b[j1:j2]))
+        if op in ("delete", "replace"):
+            removed.append(_trim(a[i1:i2]))
+    return [h for h in added if h], [h for h in removed if h]
+
+
+def _trim(lines: list[str]) -> list[str]:
+    text = "\n".join(lines).strip("\n")
+    return text.split("\n") if text else []
+
+
+@pytest.fixture
+def commented(tmp_path: Path) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    return path
+
+
+def test_add_with_a_kind_adds_exactly_one_block_after_the_last_feed(
+    commented: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(commented, "add", "https://desk.example/tags/energy", "--kind", "listing",
+               "--tags", "energy,Power", "--every", "10m")  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    after = commented.read_text(encoding="utf-8")
+    block = [
+        "[[feeds]]",
+        'name = "desk-energy"',
+        'kind = "listing"',
+        'url = "https://desk.example/tags/energy"',
+        'tags = ["energy", "Power"]',
+        'schedule = {every = "10m"}',
+    ]
+    added, removed = diff(COMMENTED, after)
+    assert removed == []
+    assert added == [block]
+    assert '\n\n[[feeds]]\nname = "desk-energy"' in after  # a blank line before it
+    # right under the last feed (its comment included), above the sites section
+    assert after.index('name = "desk-energy"') < after.index("# --- sites")
+    assert after.index('max_age = "2d"') < after.index('name = "desk-energy"')
+    feed = load_settings(commented).feed("desk-energy")
+    assert (feed.kind, feed.tags) == ("listing", ("energy", "power"))
+    assert feed.schedule.every is not None and feed.schedule.every.total_seconds() == 600
+
+
+def test_add_to_the_shipped_settings_keeps_every_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "settings.toml"
+    shutil.copy(REPO / "settings.toml", path)
+    before = path.read_text(encoding="utf-8")
+    assert run(path, "add", "https://desk.example/feed.xml", "--kind", "rss", "--name", "desk") == 0
+    added, removed = diff(before, path.read_text(encoding="utf-8"))
+    assert removed == []
+    assert added == [["[[feeds]]", 'name = "desk"', 'kind = "rss"',
+                      'url = "https://desk.example/feed.xml"']]  # fmt: skip
+    after = path.read_text(encoding="utf-8")
+    assert after.index('name = "desk"') < after.index("# --- Sites")
+    assert load_settings(path).feeds[-1].name == "desk"
+
+
+def test_add_discovers_the_source_about_the_tag(
+    commented: Path, news_network: FixtureNetwork, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = news_network.herald
+    assert run(commented, "add", site.url("/"), "--tags", "ukraine") == 0
+    out = capsys.readouterr().out
+    assert f"listing {site.url('/tags/ukraine')}" in out
+    feed = load_settings(commented).feeds[-1]
+    assert (feed.kind, feed.url, feed.tags) == ("listing", site.url("/tags/ukraine"), ("ukraine",))
+    assert feed.article_links == "h2 a"
+    added, removed = diff(COMMENTED, commented.read_text(encoding="utf-8"))
+    assert removed == [] and len(added) == 1
+    port = site_port(site.url("/"))
+    assert added[0][:2] == ["[[feeds]]", f'name = "127-0-0-1-{port}-ukraine"']
+
+
+def test_a_given_feed_url_is_the_one_added(
+    commented: Path, news_network: FixtureNetwork, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = news_network.courier
+    assert run(commented, "add", site.url("/sitemap-news.xml"), "--name", "courier") == 0
+    feed = load_settings(commented).feed("courier")
+    assert (feed.kind, feed.url) == ("sitemap", site.url("/sitemap-news.xml"))
+
+
+def test_disable_enable_and_remove(commented: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(commented, "disable", "wire") == 0
+    assert load_settings(commented).feed("wire").enabled is False
+    added, removed = diff(COMMENTED, commented.read_text(encoding="utf-8"))
+    assert (added, removed) == ([["enabled = false"]], [])
+    assert run(commented, "enable", "wire") == 0
+    assert commented.read_text(encoding="utf-8") == COMMENTED
+    assert run(commented, "disable", "desk-sitemap") == 0  # the last feed, before comments
+    text = commented.read_text(encoding="utf-8")
+    assert 'max_age = "2d"\nenabled = false\n\n# --- sites' in text
+    assert run(commented, "enable", "desk-sitemap") == 0
+    assert commented.read_text(encoding="utf-8") == COMMENTED
+    assert run(commented, "remove", "desk-sitemap") == 0
+    added, removed = diff(COMMENTED, commented.read_text(encoding="utf-8"))
+    assert added == []
+    assert removed == [["[[feeds]]", 'name = "desk-sitemap"', 'kind = "sitemap"',
+                        'url = "https://desk.example/news-sitemap.xml"',
+                        "# entries older than this are skipped", 'max_age = "2d"']]  # fmt: skip
+    assert [f.name for f in load_settings(commented).feeds] == ["wire"]
+    capsys.readouterr()
+    assert run(commented, "list", "--format", "json") == 0
+    assert '"name": "wire"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("disable", "nope"), "unknown feed 'nope'"),
+        (("remove", "nope"), "unknown feed 'nope'"),
+        (("add", "https://x.example/rss", "--kind", "rss", "--name", "wire"), "exists already"),
+        (("add", "https://x.example/rss", "--kind", "rss", "--name", "Bad Name"), "name"),
+        (("add", "https://x.example/rss", "--kind", "rss", "--every", "soon"), "--every"),
+        (("add", "x.example/rss", "--kind", "rss"), "URL must be an absolute"),
+    ],
+)
+def test_mistakes_change_nothing_and_exit_2(
+    commented: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    assert run(commented, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert commented.read_text(encoding="utf-8") == COMMENTED
