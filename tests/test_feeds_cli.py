@@ -191,3 +191,101 @@ def test_mistakes_change_nothing_and_exit_2(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert commented.read_text(encoding="utf-8") == COMMENTED
+
+
+# -- OPML -------------------------------------------------------------------------------------
+
+EMPTY = """\
+# a desk that has no feeds yet
+[crawl]
+download_delay = 0.0
+"""
+
+
+def feeds_of(path: Path) -> list[dict[str, object]]:
+    return [feed.model_dump() for feed in load_settings(path).feeds]
+
+
+def test_export_then_import_gives_the_same_feeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "source.toml"
+    shutil.copy(REPO / "settings.toml", source)
+    assert run(source, "disable", "npr-news") == 0  # a non-default key to carry over too
+    opml = tmp_path / "feeds.opml"
+    assert run(source, "export", "--output", str(opml)) == 0
+    text = opml.read_text(encoding="utf-8")
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<opml')
+    assert 'version="2.0"' in text and 'type="rss"' in text and 'type="link"' in text
+    target = tmp_path / "target.toml"
+    target.write_text(EMPTY, encoding="utf-8")
+    capsys.readouterr()
+    assert run(target, "import", str(opml)) == 0
+    wanted = feeds_of(source)
+    assert capsys.readouterr().out.startswith(f"imported {len(wanted)} feeds from")
+    assert feeds_of(target) == wanted
+    assert target.read_text(encoding="utf-8").startswith(EMPTY)  # the comment is kept
+    # importing the same list again adds nothing and leaves the file as it is
+    before = target.read_text(encoding="utf-8")
+    assert run(target, "import", str(opml)) == 0
+    assert f"({len(wanted)} already configured)" in capsys.readouterr().out
+    assert target.read_text(encoding="utf-8") == before
+
+
+def test_export_to_standard_output(commented: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(commented, "export") == 0
+    out = capsys.readouterr().out
+    assert out.count("<outline ") == 2
+    assert 'xmlUrl="https://wire.example/rss.xml"' in out and 'category="world"' in out
+
+
+READER_OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="1.0"><head><title>My reader</title></head><body>
+<outline text="World">
+  <outline text="The Wire" type="rss" xmlUrl="https://wire2.example/feed" category="/News/World"/>
+  <outline text="Desk Blog" type="rss" xmlUrl="https://blog.example/atom.xml"/>
+</outline>
+<outline text="A bookmark" type="link" url="https://bookmark.example/"/>
+</body></opml>
+"""
+
+
+def test_a_feed_readers_list_imports_with_names_from_its_titles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "settings.toml"
+    target.write_text(EMPTY, encoding="utf-8")
+    opml = tmp_path / "reader.opml"
+    opml.write_bytes(READER_OPML)
+    assert run(target, "import", str(opml)) == 0
+    feeds = load_settings(target).feeds
+    assert [(f.name, f.kind, f.url, f.tags) for f in feeds] == [
+        ("the-wire", "rss", "https://wire2.example/feed", ("world",)),
+        ("desk-blog", "rss", "https://blog.example/atom.xml", ()),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"<html><body>hello</body></html>", "not an OPML file"),
+        (b"<opml version='2.0'><body><outline", "not an OPML file"),
+        (b"<opml version='2.0'><body><outline text='folder'/></body></opml>", "no feeds"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa">]>'
+            b'<opml version="2.0"><body><outline text="&a;" xmlUrl="https://a.example/&a;"/>'
+            b"</body></opml>",
+            "DTD or entities",
+        ),
+    ],
+)
+def test_a_file_that_is_no_opml_list_changes_nothing_and_exits_1(
+    commented: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes,
+    message: str,
+) -> None:  # fmt: skip
+    opml = tmp_path / "bad.opml"
+    opml.write_bytes(content)
+    assert run(commented, "import", str(opml)) == 1
+    err = capsys.readouterr().err
+    assert message in err and str(opml) in err and len(err.strip().splitlines()) == 1, err
+    assert commented.read_text(encoding="utf-8") == COMMENTED

@@ -1,5 +1,6 @@
-"""``newsmon feeds add|list|enable|disable|remove``: the ``[[feeds]]`` of settings.toml,
-changed in place with its comments and layout kept (:mod:`crawler.settings_file`).
+"""``newsmon feeds add|list|enable|disable|remove|import|export``: the ``[[feeds]]`` of
+settings.toml, changed in place with its comments and layout kept
+(:mod:`crawler.settings_file`); OPML lists in and out (:mod:`crawler.cli.opml_commands`).
 
 A running service picks a change up through its reload on a change of the file (or SIGHUP).
 """
@@ -10,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from crawler.cli.command import Command
+from crawler.cli.opml_commands import add_opml_options, run_opml
 from crawler.cli.render import print_json, print_table
 from crawler.config import Settings
 from crawler.config_values import parse_duration
@@ -32,6 +34,7 @@ def add_feeds_options(parser: argparse.ArgumentParser) -> None:
     for action, text in (("enable", "crawl the feed again"), ("disable", "stop crawling the feed"),
                          ("remove", "delete the feed from the file")):  # fmt: skip
         actions.add_parser(action, help=text).add_argument("name", metavar="NAME")
+    add_opml_options(actions)
     for action_parser in actions.choices.values():
         accept_common_options(action_parser)
 
@@ -70,6 +73,8 @@ def feeds(settings: Settings, args: argparse.Namespace, path: Path) -> int:
         return add_feed(settings, args, path)
     if args.action == "list":
         return list_feeds(settings, args.format)
+    if args.action in ("import", "export"):
+        return run_opml(settings, args, path)
     settings.feed(args.name)  # UnknownFeedError names the feeds there are
     if args.action == "remove":
         settings_file.remove_feed(path, args.name)
@@ -133,9 +138,10 @@ def list_feeds(settings: Settings, output: str) -> int:
 FEEDS_COMMANDS = (
     Command(
         "feeds",
-        "list, add (with discovery), enable, disable and remove feeds of settings.toml",
+        "list, add (with discovery), enable, disable, remove, import and export (OPML) feeds",
         "newsmon feeds add https://news.example/ --tags ukraine --every 10m"
-        "   |   newsmon feeds disable herald-ukraine",
+        "   |   newsmon feeds disable herald-ukraine"
+        "   |   newsmon feeds export --output feeds.opml",
         feeds,
         add_feeds_options,
     ),
