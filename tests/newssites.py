@@ -1564,6 +1564,7 @@ class CourierSite(FixtureSite):
     stories = COURIER_STORIES
 
     MARKETS = "/topic/economy/markets"
+    TOPIC_FEED = "/topic/economy/rss.xml"  # only the topic page links it; no feed of the tests
 
     def feeds(self) -> tuple[FeedSpec, ...]:
         return (
@@ -1776,6 +1777,9 @@ class CourierSite(FixtureSite):
             f'<link rel="canonical" href="{_e(self.url("/topic/economy"))}">\n'
             '<meta property="og:type" content="website">\n'
             '<meta property="og:title" content="Economy">\n'
+            # the topic's own feed, linked from nowhere else
+            f'<link rel="alternate" type="application/rss+xml" title="Courier: Economy" '
+            f'href="{self.TOPIC_FEED}">\n'
         )
         return (
             self._top("Economy", head_extra)
@@ -1817,6 +1821,20 @@ class CourierSite(FixtureSite):
             + self._bottom()
         )
 
+    def _topic_rss(self, state: int) -> str:
+        items = "\n".join(
+            f"<item><title>{_x(self._story(key).title)}</title>"
+            f"<link>{_x(self.url(self._story(key).path))}</link>"
+            f"<pubDate>{email.utils.format_datetime(self._story(key).published)}</pubDate></item>"
+            for _href, _title, key in self._topic_items(state)
+            if key
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+            f"<title>Courier: Economy</title><link>{_x(self.url('/topic/economy'))}</link>\n"
+            f"{items}\n</channel></rss>\n"
+        )
+
     def _sitemap(self, state: int) -> str:
         urls = []
         for story in self._sitemap_stories(state):
@@ -1847,6 +1865,8 @@ class CourierSite(FixtureSite):
             return _Response(200, XML, self._sitemap(state).encode("utf-8"), "listing")
         if path == "/topic/economy":
             return _page(200, self._topic_page(state), "listing")
+        if path == self.TOPIC_FEED:
+            return _Response(200, RSS, self._topic_rss(state).encode("utf-8"), "listing")
         if path == self.MARKETS:
             return _page(200, self._markets_page(), "listing")
         for story in self._live(state):

@@ -18,6 +18,8 @@ from protego import Protego
 from sqlalchemy import select
 
 from crawler.cli import main
+from crawler.config import CrawlConfig
+from crawler.crawl.fetcher import PoliteFetcher
 from crawler.crawl.finder import find_sources  # noqa: F401  (imports trafilatura at collection)
 from crawler.store.models import Article
 from crawler.store.store import Store
@@ -88,7 +90,7 @@ def test_courier_news_sitemap_named_only_in_robots_txt_is_found(
 ) -> None:
     site = news_network.courier
     found = by_path(site, discovered(capsys, settings_file(tmp_path), site))
-    assert set(found) == {"/sitemap-news.xml", "/topic/economy"}
+    assert set(found) == {"/sitemap-news.xml", "/topic/economy", "/topic/economy/rss.xml"}
     sitemap = found["/sitemap-news.xml"]
     assert (sitemap["kind"], sitemap["detail"], sitemap["found_via"]) == (
         "sitemap",
@@ -100,6 +102,14 @@ def test_courier_news_sitemap_named_only_in_robots_txt_is_found(
     # finds exactly the two articles, not the Markets hub next to them
     topic = found["/topic/economy"]
     assert (topic["items"], topic["article_links"]) == (2, "article a")
+    # the topic's own feed is linked only from the topic page
+    feed = found["/topic/economy/rss.xml"]
+    assert (feed["kind"], feed["found_via"], feed["title"]) == (
+        "rss",
+        "listing page",
+        "Courier: Economy",
+    )
+    assert feed["items"] == 2 and feed["parses"] is True
     # the usual sitemap paths were asked for, and no other guess came back as a source
     assert "/sitemap.xml" in site.paths_requested()
 
@@ -126,6 +136,18 @@ def test_tag_ranks_the_topics_page_first(
     assert [s["about_topic"] for s in sources[1:]] == [False, False]
 
 
+def test_a_topic_no_page_links_is_looked_for_where_tag_pages_usually_are(
+    tmp_path: Path, news_network: FixtureNetwork, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = news_network.herald
+    sources = discovered(capsys, settings_file(tmp_path), site, "--tag", "Kherson")
+    top = sources[0]
+    assert (top["url"], top["found_via"], top["about_topic"]) == (
+        site.url("/tags/kherson"), "topic guess", True,
+    )  # fmt: skip
+    assert "/tag/kherson" in site.paths_requested()  # the first guess: a 404 on this site
+
+
 def test_printed_toml_passes_check_config_and_crawls_the_same_articles(
     tmp_path: Path, news_network: FixtureNetwork, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -138,7 +160,7 @@ def test_printed_toml_passes_check_config_and_crawls_the_same_articles(
         assert code == 0, err
         blocks.append(out)
     toml = "\n".join(blocks)
-    assert toml.count("[[feeds]]") == 3 + 2 + 5
+    assert toml.count("[[feeds]]") == 3 + 3 + 5
     assert 'tags = ["news"]' in toml
     (tmp_path / "found").mkdir()
     found_settings = settings_file(tmp_path / "found", toml)
@@ -193,6 +215,61 @@ def test_a_site_with_nothing_to_monitor_says_so_and_exits_1(
         f"newsmon: no feeds, news sitemaps or tag pages found from {site.server.base_url}/"
     ]
     assert "/robots.txt" in site.paths and "/rss.xml" in site.paths
+
+
+class RedirectingSite(BareSite):
+    """Its home page declares a feed that redirects into a path robots.txt disallows."""
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        self.paths.append(request.path)
+        if request.path == "/robots.txt":
+            self._send(request, 200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
+        elif request.path == "/":
+            page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/feed">'
+            self._send(request, 200, page + b"</head><body></body></html>", "text/html")
+        elif request.path == "/feed":
+            request.send_response(301)
+            request.send_header("Location", "/private/rss.xml")
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+        else:
+            self._send(request, 404, b"not here", "text/plain")
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, status: int, body: bytes, kind: str) -> None:
+        request.send_response(status)
+        request.send_header("Content-Type", kind)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+
+def test_a_redirect_into_a_disallowed_path_is_not_followed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = RedirectingSite()
+    try:
+        code, _out, _err = discover(capsys, settings_file(tmp_path), site.server.base_url + "/")
+    finally:
+        site.server.close()
+    assert code == 1
+    assert "/feed" in site.paths
+    assert not [path for path in site.paths if path.startswith("/private/")]
+
+
+def test_other_loopback_hosts_are_refused_unless_private_networks_are_allowed(
+    news_network: FixtureNetwork,
+) -> None:
+    herald, courier = news_network.herald, news_network.courier
+    trusted = frozenset({("127.0.0.1", int(herald.base_url.rsplit(":", 1)[1]))})
+    fetcher = PoliteFetcher(CrawlConfig(download_delay=0.0), trusted=trusted)
+    assert fetcher.refusal(herald.url("/rss/world.xml")) is None
+    assert fetcher.refusal(courier.url("/sitemap-news.xml")) == (
+        "loopback address ([crawl] allow_private_networks is off)"
+    )
+    assert courier.paths_requested() == []  # not even its robots.txt
+    open_fetcher = PoliteFetcher(CrawlConfig(download_delay=0.0, allow_private_networks=True))
+    assert open_fetcher.get(courier.url("/sitemap-news.xml")).ok
 
 
 def test_robots_txt_is_obeyed_with_the_configured_agent_and_delay(

@@ -149,6 +149,16 @@ def test_a_given_feed_url_is_the_one_added(
     assert (feed.kind, feed.url) == ("sitemap", site.url("/sitemap-news.xml"))
 
 
+def test_a_given_tag_page_is_the_one_added(
+    commented: Path, news_network: FixtureNetwork, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = news_network.gazette
+    assert run(commented, "add", site.url("/tag/climate/"), "--name", "climate") == 0
+    feed = load_settings(commented).feed("climate")
+    assert (feed.kind, feed.url) == ("listing", site.url("/tag/climate/"))
+    assert feed.article_links == "h2 a"
+
+
 def test_disable_enable_and_remove(commented: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(commented, "disable", "wire") == 0
     assert load_settings(commented).feed("wire").enabled is False

@@ -9,6 +9,10 @@ service_commands.py  run, crawl, check-config
 article_commands.py  query, show, history
 export_command.py    export
 report_commands.py   status, stats
+discover_commands.py discover
+feeds_commands.py    feeds add|list|enable|disable|remove (settings.toml in place)
+opml_commands.py     feeds import|export (OPML)
+feed_entries.py      found sources as [[feeds]] entries: names, TOML
 """
 
 from crawler.cli.app import build_parser, main

@@ -38,6 +38,7 @@ from crawler.extract.feed_links import (
     feed_links,
     is_about,
     listing_links,
+    looks_like_listing_url,
     page_title,
     read_source,
     site_root,
@@ -111,6 +112,8 @@ def find_sources(
     run = _Run(fetcher or PoliteFetcher(crawl, trusted=trusted), topic)
     root = site_root(start_url)
     pages = _read_pages(run, [start_url, root + "/"])
+    if pages and looks_like_listing_url(pages[0][0]):  # given a tag page: a candidate too
+        _add_listing(run, *pages[0], None, "given")
     for url, via in _feed_leads(run, pages, root):
         _check_feed(run, url, via)
     for link, via in _listing_leads(pages, topic)[:MAX_LISTINGS]:
@@ -150,7 +153,7 @@ def _read_pages(run: _Run, urls: Iterable[str]) -> list[tuple[str, str]]:
         if fetched is None:
             continue
         if _is_html(fetched):
-            pages.append((fetched.url, _html(fetched)))
+            pages.append((normalize_url(fetched.url) or fetched.url, _html(fetched)))
         else:
             _add_read(run, fetched, "given")
     return pages
@@ -222,15 +225,17 @@ def _check_listing(run: _Run, link: PageLink, via: str) -> None:
     fetched = _get(run, link.url)
     if fetched is None or not _is_html(fetched):
         return
-    url = normalize_url(fetched.url) or fetched.url
-    html = _html(fetched)
+    _add_listing(run, normalize_url(fetched.url) or fetched.url, _html(fetched), link.text, via)
+
+
+def _add_listing(run: _Run, url: str, html: str, text: str | None, via: str) -> None:
     found = discover_listing(html, url, None, None).candidates
     if len(found) >= MIN_LISTING_ARTICLES and url not in run.sources:
-        title = page_title(html) or link.text
+        title = page_title(html) or text
         run.sources[url] = Source(
             "listing", url, _listing_detail(url), via, title, len(found),
             article_links=suggest_article_selector(html, url),
-            about_topic=bool(run.topic) and is_about(run.topic or "", url, link.text),
+            about_topic=bool(run.topic) and is_about(run.topic or "", url, text or title),
         )  # fmt: skip
         run.candidates[url] = found
     for feed in feed_links(html, url):  # a topic's own feed is often linked only here
