@@ -21,6 +21,7 @@ from crawler.cli import main
 from crawler.config import CrawlConfig
 from crawler.crawl.fetcher import PoliteFetcher
 from crawler.crawl.finder import find_sources  # noqa: F401  (imports trafilatura at collection)
+from crawler.extract.feed_links import listing_links, suggest_article_selector
 from crawler.store.models import Article
 from crawler.store.store import Store
 from tests.loopback import LoopbackServer
@@ -294,3 +295,34 @@ def test_a_bad_url_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, _out, err = discover(capsys, settings_file(tmp_path), "ftp://example.invalid/")
     assert code == 2
     assert err.startswith("newsmon: URL must be an absolute http:// or https:// URL")
+
+
+# -- the pure link finding ------------------------------------------------------------------
+
+LISTING = """<html><body>
+<nav><a href="/about">About</a> <a href="/news/2022/11/nav-pick-of-the-day-story">Pick</a></nav>
+<main>
+<article><h2><a href="/news/2022/11/first-long-story-slug-here">First</a></h2></article>
+<article><h2><a href="/news/2022/11/second-long-story-slug-here">Second</a></h2></article>
+<article><h2><a href="/news/short">Short</a></h2></article>
+<p><a href="/tag/energy">Energy</a> <a href="/tag/energy/page/2">Older</a></p>
+</main></body></html>"""
+
+
+def test_a_selector_is_suggested_when_it_finds_every_article_and_no_chrome() -> None:
+    page = "https://site.example/tag/climate"
+    # the nav pick is chrome: "a" or "div a" would take it, "h2 a" takes the short-URL story
+    assert suggest_article_selector(LISTING, page) == "h2 a"
+    assert [link.url for link in listing_links(LISTING, page)] == [
+        "https://site.example/tag/energy"
+    ]
+    scattered = LISTING.replace("<h2><a", "<a").replace("</a></h2>", "</a>")
+    # without the h2s, "article a" still finds exactly the article links
+    assert suggest_article_selector(scattered, page) == "article a"
+    no_structure = (
+        "<html><body>"
+        + "".join(f'<p><a href="/news/2022/11/a-long-story-number-{n}">s</a></p>' for n in range(3))
+        + '<footer><p><a href="/news/2022/11/a-long-story-in-the-footer">f</a></p></footer>'
+        + "</body></html>"
+    )
+    assert suggest_article_selector(no_structure, page) is None  # "p a" takes the footer too

@@ -68,7 +68,6 @@ class PoliteFetcher:
     trusted: frozenset[Destination] = frozenset()  # host:port pairs that may be private
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
-    requested: list[str] = field(default_factory=list)  # every URL asked for, in order
     _origins: dict[str, _Origin] = field(default_factory=dict)
     _last_start: dict[str, float] = field(default_factory=dict)  # by host name, as Scrapy
 
@@ -146,7 +145,6 @@ class PoliteFetcher:
     def _get_once(self, url: str) -> tuple[Fetched, str | None]:
         """One request, after waiting for the host's turn; the Location of a redirect."""
         self._wait_turn(url)
-        self.requested.append(url)
         request = urllib.request.Request(url, headers={"User-Agent": self.crawl.user_agent})
         try:
             with self._opener.open(request, timeout=self.crawl.timeout) as response:
