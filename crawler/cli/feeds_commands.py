@@ -19,6 +19,15 @@ from crawler.errors import UsageError
 from crawler.urls import normalize_url
 
 KINDS = ("listing", "rss", "sitemap")
+ACTION_EXAMPLES = {  # each action's --help ends with one
+    "add": "newsmon feeds add https://news.example/ --tags ukraine --every 10m",
+    "list": "newsmon feeds list --format json",
+    "enable": "newsmon feeds enable herald-ukraine",
+    "disable": "newsmon feeds disable herald-ukraine",
+    "remove": "newsmon feeds remove herald-ukraine",
+    "import": "newsmon feeds import subscriptions.opml",
+    "export": "newsmon feeds export --output feeds.opml",
+}
 
 
 def add_feeds_options(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +44,9 @@ def add_feeds_options(parser: argparse.ArgumentParser) -> None:
                          ("remove", "delete the feed from the file")):  # fmt: skip
         actions.add_parser(action, help=text).add_argument("name", metavar="NAME")
     add_opml_options(actions)
-    for action_parser in actions.choices.values():
+    for name, action_parser in actions.choices.items():
         accept_common_options(action_parser)
+        action_parser.epilog = f"example: {ACTION_EXAMPLES[name]}"
 
 
 def accept_common_options(parser: argparse.ArgumentParser) -> None:
