@@ -17,6 +17,7 @@ from lxml import etree
 from crawler.errors import DiscoveryError
 from crawler.extract.dates import parse_date
 from crawler.extract.discovery import Candidate, Discovery, one_line
+from crawler.extract.publisher_links import publisher_link
 from crawler.urls import normalize_url
 
 
@@ -47,7 +48,7 @@ def discover_feed(
         link = entry.get("link") or entry.get("id")
         if not link:
             continue  # normalize_url("") would be the feed's own URL
-        url = normalize_url(link, feed_url)
+        url = normalize_url(publisher_link(link, entry), feed_url)
         if url is None or url in candidates:
             continue
         published, source, precision = None, None, None
