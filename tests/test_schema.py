@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlite_utils
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, create_engine, insert, select, text
@@ -359,6 +360,50 @@ def assert_search_and_saving_work(store: Store) -> None:
     with store.reading() as session:
         assert session.query(Article).count() == old_count + 1
         assert [i for i, _ in search(session, "valmera cranes")] == [saved.article_id]
+
+
+# -- the full-text table is found by Datasette and sqlite-utils --------------------------------
+
+
+def test_after_the_upgrade_sqlite_utils_and_datasette_find_the_full_text_table(
+    old_sqlite: str,
+) -> None:
+    path = old_sqlite.removeprefix("sqlite:///")
+    engine = create_db_engine(old_sqlite)
+    try:
+        upgrade_schema(engine, "0002_image_credit")
+    finally:
+        engine.dispose()
+    # Table.detect_fts is the check Datasette makes too: content="articles" or
+    # content=[articles] in the CREATE statement. The old declaration had single quotes.
+    assert sqlite_utils.Database(path)["articles"].detect_fts() is None
+
+    store = Store.open(old_sqlite)
+    try:
+        assert sqlite_utils.Database(path)["articles"].detect_fts() == "articles_fts"
+        assert_search_and_saving_work(store)  # old articles reindexed, new ones indexed
+        with store.engine.connect() as conn:
+            assert missing_search_objects(conn) == []
+    finally:
+        store.close()
+    # The search Datasette and sqlite-utils run (rowid IN ... MATCH) finds the same rows.
+    db = sqlite_utils.Database(path)
+    found = [row["title"] for row in db["articles"].search("kherson", columns=["title"])]
+    assert found and all("Kherson" in title for title in found), found
+    assert db["articles"].count > len(found)  # not every row, as before
+
+    engine = create_db_engine(old_sqlite)
+    try:
+        downgrade_schema(engine, "0002_image_credit")
+    finally:
+        engine.dispose()
+    assert sqlite_utils.Database(path)["articles"].detect_fts() is None
+    store = Store.open(old_sqlite)  # and up again: the index is rebuilt once more
+    try:
+        with store.reading() as session:
+            assert search(session, "kherson")
+    finally:
+        store.close()
 
 
 # -- refusing and upgrading from the command line -----------------------------------------------

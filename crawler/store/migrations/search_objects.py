@@ -13,8 +13,10 @@ checked after every upgrade, inside its transaction, so a migration that forgets
 commit; and when a SQLite database at the head lacks one (dropped by hand, say), opening
 it puts it back (:func:`repair_fts`), as newsmon always did.
 
-The trigger statements here are the current ones, as the latest migration that touched them
-left them; a migration that changes them changes them here too.
+The statements here are the current ones, as the latest migration that touched them left
+them (the table's declaration: 0003, which quotes its content table ``content="articles"``
+as Datasette and sqlite-utils look for it); a migration that changes them changes them here
+too.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ PG_COLUMN, PG_INDEX = "search_vector", "ix_articles_search_vector"
 
 FTS_TABLE_DDL = """
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-    title, body, content='articles', content_rowid='id',
+    title, body, content="articles", content_rowid='id',
     tokenize='unicode61 remove_diacritics 2'
 )"""
 FTS_TRIGGERS = {
