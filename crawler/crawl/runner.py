@@ -190,7 +190,7 @@ class FeedRunner:
         error = crash or run.failure or (run.problems[0] if run.problems else None)
         if run.may_save_validators and not self.stopping:
             for url, validators in run.pending_validators.items():
-                await asyncio.to_thread(self.store.save_page_validators, url, validators)
+                await asyncio.to_thread(self.store.save_page_validators, feed.name, url, validators)
         await asyncio.to_thread(
             self.store.finish_run,
             run_id,

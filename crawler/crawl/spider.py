@@ -65,7 +65,7 @@ class FeedSpider(scrapy.Spider):
 
     async def _feed_request(self, url: str, page: int, *, child_sitemap: bool = False) -> Request:
         headers: dict[str, str] = {}
-        validators = await asyncio.to_thread(self.run.store.page_validators, url)
+        validators = await asyncio.to_thread(self.run.store.page_validators, self.feed.name, url)
         if validators is not None:
             if validators.etag:
                 headers["If-None-Match"] = validators.etag

@@ -214,10 +214,13 @@ class FeedState(Base):
 
 
 class PageState(Base):
-    """Validators and body hash of each listing/feed/sitemap page (a feed may paginate)."""
+    """Validators and body hash of each listing/feed/sitemap page (a feed may paginate), per
+    feed: two feeds of one URL each fetch it for themselves, so a 304 to one never hides the
+    page's articles from the other (which has its own tags to give them)."""
 
     __tablename__ = "page_states"
 
+    feed: Mapped[str] = mapped_column(String(64), primary_key=True)
     url_key: Mapped[str] = mapped_column(String(2048), primary_key=True)
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)

@@ -131,19 +131,20 @@ class Store:
                 else:
                     state.kind, state.url = kind, url
 
-    def page_validators(self, url: str) -> PageValidators | None:
+    def page_validators(self, feed: str, url: str) -> PageValidators | None:
+        """What ``feed`` last got from the page at ``url``, for a conditional GET."""
         with self.reading() as session:
-            page = session.get(PageState, url_key(url))
+            page = session.get(PageState, (feed, url_key(url)))
             if page is None:
                 return None
             return PageValidators(page.etag, page.last_modified, page.body_hash)
 
-    def save_page_validators(self, url: str, validators: PageValidators) -> None:
+    def save_page_validators(self, feed: str, url: str, validators: PageValidators) -> None:
         key = url_key(url)
         with self.writing() as session:
-            page = session.get(PageState, key)
+            page = session.get(PageState, (feed, key))
             if page is None:
-                page = PageState(url_key=key, fetched_at=utcnow())
+                page = PageState(feed=feed, url_key=key, fetched_at=utcnow())
                 session.add(page)
             page.etag, page.last_modified = validators.etag, validators.last_modified
             page.body_hash, page.fetched_at = validators.body_hash, utcnow()
