@@ -11,6 +11,7 @@
     ├── NotFoundError             the article a command named is not stored
     ├── OutputError               a command cannot write the file it was asked to write
     ├── DiscoveryError            a page is not a usable listing, feed or sitemap
+    │   └── WrongKindError        ... it is one, of another kind than its feed says
     └── WorkerCrashed             a worker process died; the page is worth another try
         ├── ParserCrashed         ... a parser process
         └── WriterCrashed         ... the writer process
@@ -67,6 +68,15 @@ class OutputError(NewsmonError):
 
 class DiscoveryError(NewsmonError):
     """The page is not a usable listing, feed or sitemap (the message says why)."""
+
+
+class WrongKindError(DiscoveryError):
+    """The page is a feed, sitemap or HTML page of another kind than the feed's ``kind``:
+    ``looks_like`` is the kind it seems to be, the message says what to set."""
+
+    def __init__(self, message: str, looks_like: str) -> None:
+        super().__init__(message)
+        self.looks_like = looks_like
 
 
 class WorkerCrashed(NewsmonError):

@@ -120,7 +120,11 @@ HOSTILE_FEEDS: tuple[HostileFeed, ...] = (
         "malformed-xml", "rss", "/feeds/malformed.xml", "failed", "not an RSS/Atom feed: line 2"
     ),
     HostileFeed(
-        "html-instead", "rss", "/feeds/html.xml", "failed", "not an RSS/Atom feed: an HTML page"
+        "html-instead",
+        "rss",
+        "/feeds/html.xml",
+        "failed",
+        'looks like an HTML page, not an RSS/Atom feed: set kind = "listing"',
     ),
     HostileFeed("empty-feed", "rss", "/feeds/empty.xml", "failed", "empty page"),
     HostileFeed(

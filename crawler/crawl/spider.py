@@ -28,8 +28,8 @@ from crawler.crawl.destinations import DestinationRefused
 from crawler.crawl.failures import ROBOTS_REASON, describe_failure, is_transient, not_html_reason
 from crawler.crawl.feedrun import ArticlePage, FeedRun
 from crawler.dedup import body_hash
-from crawler.errors import DiscoveryError
-from crawler.extract.discovery import Candidate, Discovery
+from crawler.errors import DiscoveryError, WrongKindError
+from crawler.extract.discovery import Candidate, Discovery, ensure_kind
 from crawler.extract.feeds import discover_feed
 from crawler.extract.listings import discover_listing
 from crawler.extract.sitemaps import discover_sitemap
@@ -112,7 +112,7 @@ class FeedSpider(scrapy.Spider):
             discovery = await asyncio.to_thread(self._discover, response)
         except DiscoveryError as exc:
             if response.meta.get("page", 1) == 1 and not response.meta.get("child_sitemap"):
-                self.run.failure = f"{response.url}: {exc}"
+                self.run.failure = self._discovery_failure(response.url, exc)
             self.run.problem(response.url, str(exc))
             return
         page = int(response.meta.get("page", 1))
@@ -127,6 +127,7 @@ class FeedSpider(scrapy.Spider):
         feed = self.feed
         if isinstance(feed, ListingFeed):
             if not isinstance(response, TextResponse):
+                ensure_kind(response.body, "listing")  # a feed served as binary, say
                 raise DiscoveryError("listing page is not HTML")
             return discover_listing(response.text, response.url, feed.article_links, feed.next_page)
         if isinstance(feed, SitemapFeed):
@@ -144,6 +145,15 @@ class FeedSpider(scrapy.Spider):
             _header(response, b"Content-Type"),
             max_entries=self.run.settings.crawl.max_articles_per_run,
         )
+
+    def _discovery_failure(self, url: str, exc: DiscoveryError) -> str:
+        if not isinstance(exc, WrongKindError):
+            return f"{url}: {exc}"
+        # The fix is an edit of settings.toml: name the entry as its own problems do.
+        feeds = self.run.settings.feeds
+        index = next((i for i, f in enumerate(feeds) if f.name == self.feed.name), None)
+        where = "feeds" if index is None else f"feeds[{index}]"
+        return f"{where} (name={self.feed.name!r}): {url} {exc}"
 
     def _pages_to_follow(self, discovery: Discovery, url: str, page: int) -> list[str]:
         if isinstance(self.feed, ListingFeed):

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from parsel import Selector
 
-from crawler.extract.discovery import Candidate, Discovery
+from crawler.extract.discovery import Candidate, Discovery, ensure_kind
 from crawler.urls import is_same_site, normalize_url
 
 # Path segments of pages that are not articles: navigation, people, media and live shells.
@@ -62,6 +62,7 @@ def discover_listing(
     html: str, page_url: str, article_links: str | None, next_page: str | None
 ) -> Discovery:
     """Article links of a tag/topic page: by selector when configured, else by URL shape."""
+    ensure_kind(html, "listing")
     selector = Selector(text=html)
     if article_links:
         anchors = selector.css(article_links)

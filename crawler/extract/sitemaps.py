@@ -10,7 +10,7 @@ from lxml import etree
 
 from crawler.errors import DiscoveryError
 from crawler.extract.dates import parse_date
-from crawler.extract.discovery import Candidate, Discovery, one_line
+from crawler.extract.discovery import Candidate, Discovery, ensure_kind, one_line
 from crawler.urls import normalize_url
 
 _SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -31,6 +31,7 @@ def discover_sitemap(
     news:keywords, so the XML is read here with a streaming parser and a size limit.
     """
     data = _gunzip(body, max_bytes) if body[:2] == b"\x1f\x8b" else body
+    ensure_kind(data, "sitemap")
     candidates: dict[str, Candidate] = {}
     children: list[str] = []
     try:
