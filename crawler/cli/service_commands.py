@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crawler.cli.command import Command
-from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, Settings
+from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings
+
+if TYPE_CHECKING:
+    from crawler.crawl.runner import FeedOutcome, FeedRunner
 
 
 def run_service(settings: Settings, args: argparse.Namespace, path: Path) -> int:
@@ -24,7 +32,7 @@ def add_crawl_options(parser: argparse.ArgumentParser) -> None:
 
 
 def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
-    from crawler.crawl.runner import FeedOutcome, FeedRunner, run_in_reactor
+    from crawler.crawl.runner import FeedRunner, run_in_reactor
     from crawler.store.store import Store
 
     feeds = (
@@ -52,7 +60,7 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
 
         if sys.stdout.isatty():
             print(f"crawling {len(feeds)} feeds: {', '.join(f.name for f in feeds)}", flush=True)
-        outcomes: list[FeedOutcome] = run_in_reactor(lambda: runner.run_feeds(feeds, report))
+        outcomes, stopped_by = run_in_reactor(lambda: _crawl_until_signal(runner, feeds, report))
     finally:
         store.close()
     failed = [o.feed for o in outcomes if o.outcome == "failed"]
@@ -61,12 +69,77 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
             f"newsmon: {len(failed)} of {len(feeds)} feeds failed: {', '.join(failed)}",
             file=sys.stderr,
         )
+    if stopped_by is not None:
+        return 128 + int(stopped_by)  # as a shell reports a process the signal ended: 130 for ^C
     return 1 if failed else 0
 
 
 def warn_placeholder_user_agent(settings: Settings) -> None:
     if settings.has_placeholder_user_agent:
         logging.getLogger("crawler.cli").warning(PLACEHOLDER_USER_AGENT_WARNING)
+
+
+_STOP_SIGNALS: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
+
+async def _crawl_until_signal(
+    runner: FeedRunner, feeds: list[FeedConfig], report: Callable[[FeedOutcome], None]
+) -> tuple[list[FeedOutcome], int | None]:
+    """Run the feeds; the signal that stopped them, if one did.
+
+    The first SIGINT or SIGTERM stops the crawls as the service stops them: what they
+    stored is kept and their runs are recorded as interrupted. A second one ends the
+    process at once; its runs stay ``running`` until a service starts and closes them.
+    """
+    loop = asyncio.get_running_loop()
+    stopping: list[tuple[int, asyncio.Task[None]]] = []
+
+    def on_signal(signum: int) -> None:
+        if stopping:
+            print("newsmon: stopped at once", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(128 + signum)
+        print(
+            f"newsmon: {_STOP_SIGNALS[signum]}: stopping the crawls, keeping what they stored"
+            " (again to quit at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+        stopping.append((signum, loop.create_task(_stop_without_waiting(runner))))
+
+    for signum in _STOP_SIGNALS:
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        outcomes = await runner.run_feeds(feeds, report)
+        if stopping:
+            await stopping[0][1]  # the parser and writer workers are closed too
+    finally:
+        for signum in _STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+    return outcomes, stopping[0][0] if stopping else None
+
+
+async def _stop_without_waiting(runner: FeedRunner) -> None:
+    """Stop the crawls, ending their downloads meanwhile: Scrapy's graceful stop waits for
+    every request in flight or queued for a host (up to the download timeout each), and at
+    a Ctrl-C the pages not yet received are not worth that wait."""
+    stop = asyncio.ensure_future(runner.stop())
+    while not stop.done():
+        _abort_downloads()  # again and again: a queued request may connect meanwhile
+        await asyncio.wait({stop}, timeout=0.2)
+    await stop
+
+
+def _abort_downloads() -> None:
+    # The crawl's own connections are the reactor's only outgoing TCP ones.
+    from twisted.internet import tcp
+
+    from crawler.crawl.runner import get_reactor
+
+    reactor = get_reactor()
+    for connection in {*reactor.getReaders(), *reactor.getWriters()}:
+        if isinstance(connection, tcp.Client):
+            connection.abortConnection()  # type: ignore[no-untyped-call]
 
 
 def check_config(settings: Settings, args: argparse.Namespace, path: Path) -> int:
