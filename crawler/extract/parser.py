@@ -11,10 +11,10 @@ Approach
    (:mod:`crawler.extract.meta`, :mod:`crawler.extract.authors`,
    :mod:`crawler.extract.lead_image`), extract and clean the body
    (:mod:`crawler.extract.body`), date the page (:mod:`crawler.extract.page_dates`).
-3. Reject pages that are not articles (see ``_not_an_article``): live blogs
-   (``LiveBlogPosting``: the shell changes on every fetch and is never a finished article),
-   author/profile pages, collection/listing pages and index pages made of many headline
-   links with little prose, video pages without text, error pages, and empty bodies.
+3. Reject pages that are not articles (:mod:`crawler.extract.detection`): live-blog shells
+   whose updates load by script, author/profile pages, collection/listing pages and index
+   pages made of many headline links with no block of prose, video pages without text, error
+   pages, and empty bodies.
 4. Pick each field by README.md's field table, first good value wins. Site-rule
    selectors override the generic value of their field. For ``url``, every candidate
    (canonical, og:url, JSON-LD url) must be on the same site as the fetched URL, so a
@@ -32,13 +32,13 @@ import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
 from trafilatura.metadata import extract_title
 
 from crawler.article import Article, ParseHints, SiteRules
+from crawler.extract.app_state import embedded_article_paragraphs
 from crawler.extract.authors import byline_texts, clean_authors, jsonld_authors
 from crawler.extract.body import (
     clean_paragraphs,
@@ -47,6 +47,7 @@ from crawler.extract.body import (
     split_article_body,
 )
 from crawler.extract.decoding import decode_html
+from crawler.extract.detection import is_live_blog_shell, not_an_article
 from crawler.extract.elements import clean, select, text_of
 from crawler.extract.lead_image import (
     caption_and_credit,
@@ -56,7 +57,6 @@ from crawler.extract.lead_image import (
     jsonld_image,
 )
 from crawler.extract.meta import (
-    ARTICLE_TYPES,
     LISTING_TYPES,
     PageMeta,
     absolute_http,
@@ -72,19 +72,8 @@ from crawler.urls import normalize_url
 
 __all__ = ["parse_article"]
 
-_AUTHOR_PATH = re.compile(r"^/(author|authors|people|staff|profile|profiles|by)/[^/]+/?$", re.I)
 _SUMMARY_CHARS = 300
-_MIN_BODY_CHARS = 80  # below this the page has no article text at all
 _THIN_BODY_CHARS = 200  # below this JSON-LD articleBody may replace trafilatura's result
-
-_ERROR_TITLE = re.compile(
-    r"^\W*(error\W*)?(404|410)\b|\b(404|410) (error|not found|page)|"
-    r"\b(page not found|not found|page (does not|doesn't|no longer) exists?|"
-    r"error \d{3}|something went wrong|page unavailable|content unavailable|"
-    r"(could ?n[o']t|can ?n[o']t|unable to) (find|locate) (that|this|the) page|"
-    r"page you (are|were|'re) looking for)\b",
-    re.I,
-)
 
 
 def parse_article(html: str | bytes, url: str, hints: ParseHints | None = None) -> Article | None:
@@ -151,7 +140,7 @@ def _build(
     publisher = as_text(article.get("publisher"))
     site_names = [n for n in (page.first("og:site_name"), publisher,
                               page.first("application-name")) if n]  # fmt: skip
-    if "liveblogposting" in types or og_type == "profile":
+    if og_type == "profile":
         return None
     if not article and types & LISTING_TYPES:
         return None
@@ -176,10 +165,18 @@ def _build(
         fallback_kept, fallback_keys = _drop_boilerplate(fallback, hints.boilerplate)
         if sum(map(len, fallback_kept)) > sum(map(len, paragraphs)):
             paragraphs, keys = fallback_kept, fallback_keys
+    if sum(map(len, paragraphs)) < _THIN_BODY_CHARS and (
+        embedded := embedded_article_paragraphs(tree)
+    ):
+        found = clean_paragraphs(embedded, title=title, tags=tags, site_names=site_names)
+        if sum(map(len, found)) > sum(map(len, paragraphs)):
+            paragraphs, keys = _drop_boilerplate(found, hints.boilerplate)
     body = "\n\n".join(paragraphs)
     declared = bool(article) or og_type == "article" or bool(page.first(*PUBLISHED_META[:3]))
     declared = declared or bool(tree.xpath("//*[@itemscope][contains(@itemtype,'Article')]"))
-    if _not_an_article(tree, url, title, headline, body, og_type, types, declared):
+    if is_live_blog_shell(types, body):
+        return None
+    if not_an_article(tree, url, (title, headline, body), og_type, types, declared):
         return None
 
     now = hints.fetched_at or datetime.now(UTC)
@@ -223,46 +220,6 @@ def _trafilatura(tree: Any, url: str) -> list[str]:
         return run_trafilatura(tree, url)
     except (ValueError, TypeError, etree.LxmlError, RecursionError):  # junk trees inside the lib
         return []
-
-
-def _not_an_article(
-    tree: Any,
-    url: str,
-    title: str,
-    headline: str,
-    body: str,
-    og_type: str,
-    types: set[str],
-    declared: bool,
-) -> bool:
-    if len(body) < _MIN_BODY_CHARS:
-        return True
-    title_tag = tree.findtext(".//title") or ""
-    first = body.split("\n\n", 1)[0]
-    if len(body) < 600 and any(_ERROR_TITLE.search(t) for t in (title, title_tag, headline, first)):
-        return True
-    is_video = og_type.startswith("video") or ("videoobject" in types and not types & ARTICLE_TYPES)
-    if is_video and len(body) < 400:
-        return True
-    if declared:
-        return False
-    return bool(_AUTHOR_PATH.match(urlsplit(url).path)) or _looks_like_listing(tree, body)
-
-
-def _looks_like_listing(tree: Any, body: str) -> bool:
-    """Many headline-sized links and little prose besides them: an index or tag page.
-
-    trafilatura often keeps teaser lists, so the link text is subtracted from the body before
-    comparing: an article with a related-stories rail still has far more prose than links.
-    """
-    headline_links = link_words = 0
-    for anchor in tree.iter("a"):
-        words = len(text_of(anchor).split())
-        if words >= 4:
-            headline_links += 1
-            link_words += words
-    prose_words = max(0, len(body.split()) - link_words)
-    return headline_links >= 5 and prose_words < 1.5 * link_words
 
 
 def _strip_site_name(title: str, site_names: list[str]) -> str:
