@@ -313,3 +313,28 @@ def test_junk_jsonld_dates_fall_through_to_meta() -> None:
     assert article is not None
     assert article.published_source == "meta"
     assert article.published_at == datetime(2022, 4, 19, 20, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("title", "site_names", "url", "expected"),
+    [
+        ("Dam repairs begin | RV | 03.05.2024", ["rv.example"], "https://rv.example/a",
+         "Dam repairs begin"),
+        ("Dam repairs begin - The River Valley Times", [], "https://rivervalleytimes.example/a",
+         "Dam repairs begin"),
+        ("Dam repairs begin - Local｜Valley Daily", ["Valley Daily"], "https://vd.example/a",
+         "Dam repairs begin"),
+        ("Covid-19 rules end in schools", ["Valley Daily"], "https://vd.example/a",
+         "Covid-19 rules end in schools"),
+        ("Valley Daily | Dam repairs begin", ["Valley Daily"], "https://vd.example/a",
+         "Dam repairs begin"),
+        ("Flood report: dam repairs begin", ["Flood Report"], "https://vd.example/a",
+         "Flood report: dam repairs begin"),
+    ],
+)  # fmt: skip
+def test_site_name_date_and_section_segments_leave_the_title(
+    title: str, site_names: list[str], url: str, expected: str
+) -> None:
+    from crawler.extract.titles import strip_site_name
+
+    assert strip_site_name(title, site_names, url) == expected

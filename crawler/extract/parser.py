@@ -67,6 +67,7 @@ from crawler.extract.meta import (
     split_tags,
 )
 from crawler.extract.page_dates import PUBLISHED_META, modified_date, published_date
+from crawler.extract.titles import choose_title, displayed_headline, strip_site_name
 from crawler.textnorm import paragraph_key
 from crawler.urls import normalize_url
 
@@ -145,7 +146,7 @@ def _build(
     if not article and types & LISTING_TYPES:
         return None
 
-    title = _title(tree, page, hints, rules, site_names)
+    title = _title(tree, page, url, hints, rules, site_names)
     headline = text_of(page.h1) if page.h1 is not None else ""
     tags = _tags(tree, page, url, hints, rules)
     lead_image, caption, credit = _lead_image(tree, page, url, hints)
@@ -222,31 +223,31 @@ def _trafilatura(tree: Any, url: str) -> list[str]:
         return []
 
 
-def _strip_site_name(title: str, site_names: list[str]) -> str:
-    for name in site_names:
-        for sep in (" | ", " - ", " – ", " — ", " :: ", " · ", ": "):
-            suffix, prefix = f"{sep}{name}".casefold(), f"{name}{sep}".casefold()
-            if title.casefold().endswith(suffix) and len(title) > len(suffix):
-                return title[: -len(suffix)].strip()
-            if title.casefold().startswith(prefix) and len(title) > len(prefix) and sep != ": ":
-                return title[len(prefix) :].strip()
-    return title
-
-
 def _title(
-    tree: Any, page: PageMeta, hints: ParseHints, rules: SiteRules | None, site_names: list[str]
+    tree: Any,
+    page: PageMeta,
+    url: str,
+    hints: ParseHints,
+    rules: SiteRules | None,
+    site_names: list[str],
 ) -> str:
-    title = None
-    if rules is not None and rules.title and (selected := select(tree, rules.title)):
-        title = text_of(selected[0]) or None
-    title = title or as_text(page.article.get("headline")) or page.first("og:title")
-    title = title or next(iter(page.micro("headline")), None)
-    if not title:
-        try:
-            title = clean(extract_title(tree))
-        except (ValueError, TypeError, etree.LxmlError):
-            title = None
-    return _strip_site_name(title or clean(hints.title) or "", site_names)
+    selected = select(tree, rules.title) if rules is not None and rules.title else []
+    if selected and (text := text_of(selected[0])):
+        return strip_site_name(text, site_names, url)
+    metadata = [
+        strip_site_name(t, site_names, url)
+        for t in (as_text(page.article.get("headline")), page.first("og:title"),
+                  page.first("twitter:title"), next(iter(page.micro("headline")), None))
+        if t
+    ]  # fmt: skip
+    headline = displayed_headline(page.h1)
+    if title := choose_title(strip_site_name(headline, site_names, url), metadata):
+        return title
+    try:
+        title = clean(extract_title(tree))
+    except (ValueError, TypeError, etree.LxmlError):
+        title = None
+    return strip_site_name(title or clean(hints.title) or "", site_names, url)
 
 
 def _final_url(page: PageMeta, url: str) -> str:
