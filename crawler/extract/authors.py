@@ -1,7 +1,13 @@
-"""Who wrote the article: author names out of JSON-LD, meta tags and on-page bylines.
+"""Who wrote the article: the credits of JSON-LD, meta tags and on-page bylines.
 
-Every source is untrusted text: :func:`clean_authors` keeps the person names of a byline
-and drops the "By", dates, roles, and organisation or site names.
+The byline model: a credit is a person (two to five words, or a short name in a script
+without spaces, job titles such as "기자" dropped), an organisation or desk (one word, or a
+name with an organisation word: "AFP", "Associated Press", "Guardian staff reporter"), or
+not a credit at all: photo and picture-agency credits ("Foto: ...", "Getty Images"), dates,
+roles, handles, profile blurbs, desk initials in parentheses ("(ema)"), and the single word
+after a comma that is the dateline's place ("Jane Doe, Frankfurt"). People win; the
+organisation is the author only where no person is credited (README: "authors").
+A JSON-LD author list is taken as the publisher's record: every item is a credit.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from lxml import etree
 from crawler.extract.elements import clean, hint_of, in_chrome, text_of
 from crawler.extract.meta import JsonObj, as_text, types_of
 
-__all__ = ["byline_texts", "clean_authors", "jsonld_authors"]
+__all__ = ["byline_texts", "clean_authors", "credits_of", "is_person", "jsonld_credits"]
 
 _BY = re.compile(
     r"^\s*(?:(?:written|words|reporting|story|text|posted|published|photos?|photographs?|"
@@ -43,47 +49,148 @@ _DATE_WORD = re.compile(
 )
 
 
+# Credits that are not bylines: a photo, image or source line names who took the picture.
+_CREDIT_LINE = re.compile(
+    r"^\s*(fotos?|bild(er)?|images?|photos?|photographs?|pictures?|credits?|quelle|source|"
+    r"grafik|graphics?|illustrations?|video|foto ?credit)\s*:",
+    re.I,
+)
+# Picture agencies and stock libraries: a credit, never the writer.
+_PICTURE_AGENCY = re.compile(
+    r"\b(getty( images)?|istock(photo)?|shutterstock|keystone|imago|picture[- ]alliance|"
+    r"alamy|depositphotos|adobe stock|unsplash|pexels|ap photo|afp photo|epa-efe)\b",
+    re.I,
+)
+# A job title after a name in Korean, Chinese and Japanese bylines ("신현주 기자").
+_CJK_ROLE = re.compile(r"\s*(기자|특파원|논설위원|記者|记者|特派員|特派员|編集委員|编辑)$")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_LIST_MARK = re.compile(r"[,;|/•·\n]")
+_PARENTHESES = re.compile(r"\s*\([^)]*(\)|$)")
+# A profile link's label glued to the name by text extraction ("Jane DoeTwitter").
+_GLUED_SOCIAL = re.compile(r"(?<=[a-z])(Twitter|Facebook|Instagram|LinkedIn|Email|Mail)$")
+
+
 def clean_authors(values: Iterable[str], exclude: Iterable[str] = ()) -> tuple[str, ...]:
     """Person names out of byline strings: no "By", no dates, no site or organisation names."""
+    return credits_of(values, exclude)[0]
+
+
+def credits_of(
+    values: Iterable[str], exclude: Iterable[str] = (), site_keys: Iterable[str] = ()
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(people, organisations) credited by byline strings.
+
+    A person has two to five words (or is written in a script without spaces); a single word
+    ("AFP", "Agenturen", "Washington") or a name with an organisation word ("Associated
+    Press", "Guardian staff reporter") is an organisation or a place, which the caller uses
+    only when the page credits no person. So is a name with a word naming the site
+    (``site_keys``: "MDR Thüringen" on mdr.de). Photo credits and picture agencies are neither.
+    """
     excluded = {clean(e).casefold() for e in exclude if e}
-    names: list[str] = []
+    keys = set(site_keys)
+    people: list[str] = []
+    organisations: list[str] = []
     seen: set[str] = set()
     for value in values:
-        text = _BY.sub("", clean(value))
-        for part in _SPLIT_NAMES.split(text):
-            name = _BY.sub("", part).strip(" .,:;-–—'\"()[]")
-            if not _is_name(name) or name.casefold() in excluded:
+        text = clean(value)
+        if _CREDIT_LINE.match(text) or _PICTURE_AGENCY.search(text):
+            continue
+        whole = _BY.sub("", text).strip(" .,:;-–—'\"")
+        text = _PARENTHESES.sub("", _BY.sub("", text))
+        parts = [_name_of(part) for part in _SPLIT_NAMES.split(text)]
+        parts = [p for p in parts if p]
+        for name in parts:
+            if name.casefold() in seen or name.casefold() in excluded:
                 continue
-            if name.isupper():
-                name = name.title()  # wire bylines: "By MARIA GOMEZ"
-            if name.casefold() not in seen:
+            kind = _kind_of(name)
+            names_site = any(_key(w) in keys for w in re.split(r"[\s-]+", name))
+            if kind == "person" and names_site:
+                kind = "organisation"
+            if kind == "person":
                 seen.add(name.casefold())
-                names.append(name)
-    return tuple(names)
+                people.append(name)
+            elif kind == "organisation" and len(parts) == 1:
+                seen.add(name.casefold())
+                organisations.append(name)
+        # "Le Monde et AFP" is one credit; "srf/hosb; kesm" are initials, not a joint name
+        is_joint = len(parts) > 1 and not any(_kind_of(p) == "person" for p in parts)
+        is_joint = is_joint and not _LIST_MARK.search(whole)
+        if is_joint and _kind_of(whole) == "organisation" and whole.casefold() not in seen:
+            organisations.append(whole)
+            seen.add(whole.casefold())
+    return tuple(people), tuple(organisations)
 
 
-def _is_name(name: str) -> bool:
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _name_of(part: str) -> str:
+    name = _BY.sub("", _PARENTHESES.sub("", part)).strip(" .,:;-–—'\"()[]")
+    name = _CJK_ROLE.sub("", _GLUED_SOCIAL.sub("", name)).strip()
+    if name.isupper() and not _CJK.search(name) and " " in name:
+        name = name.title()  # wire bylines: "By MARIA GOMEZ"
+    return name
+
+
+def _kind_of(name: str) -> str:
+    """ "person", "organisation" or "" (not a credit: a date, a role, a handle, a blurb)."""
     if not name or len(name) > 60 or any(ch.isdigit() for ch in name):
-        return False
+        return ""
     if "@" in name or "://" in name or not any(ch.isalpha() for ch in name):
-        return False
+        return ""
+    if _ROLE.match(name) or _DATE_WORD.search(name):
+        return ""
     words = name.split()
+    if _CJK.search(name):
+        # no spaces between words: a name is a few characters, a blurb many
+        return "person" if len(words) <= 2 and len(name.replace(" ", "")) <= 8 else ""
     if len(words) > 5:
-        return False
-    return not (_ORGANISATION.search(name) or _ROLE.match(name) or _DATE_WORD.search(name))
+        return ""
+    if _ORGANISATION.search(name) or len(words) == 1:
+        return "organisation"
+    return "person"
 
 
-def jsonld_authors(article: JsonObj) -> list[str]:
+def jsonld_credits(article: JsonObj, exclude: Iterable[str] = ()) -> tuple[tuple[str, ...], bool]:
+    """Every name JSON-LD lists as author, people and organisations alike, and whether one of
+    them is a person.
+
+    A JSON-LD author list is the publisher's own record of the credits, one item a credit,
+    so an agency or desk in it ("AP", "SDA") is an author beside the people, and nothing in
+    it is a dateline place. The site's own name is dropped when others are credited. An item
+    typed Organization is never the person, whatever its name looks like.
+    """
     raw = article.get("author") or article.get("creator")
-    items = raw if isinstance(raw, list) else [raw]
-    names = []
-    for item in items:
-        if isinstance(item, dict) and types_of(item) & {"organization", "newsmediaorganization"}:
-            continue  # "no organisation names": the publisher is not an author
+    names: list[str] = []
+    has_person = False
+    for item in _flat_items(raw):
         name = as_text(item.get("name") if isinstance(item, dict) else item)
-        if name and "://" not in name:
-            names.append(name)
-    return names
+        name = _name_of(name) if name else ""
+        kind = _kind_of(name) if name else ""
+        if not kind or _CREDIT_LINE.match(name) or _PICTURE_AGENCY.search(name):
+            continue
+        if name.casefold() in (n.casefold() for n in names):
+            continue
+        names.append(name)
+        typed = types_of(item) if isinstance(item, dict) else set()
+        has_person = has_person or (kind == "person" and not typed & _ORGANISATION_TYPES)
+    excluded = {clean(e).casefold() for e in exclude if e}
+    others = [n for n in names if n.casefold() not in excluded]
+    return tuple(others or names), has_person
+
+
+_ORGANISATION_TYPES = frozenset({"organization", "newsmediaorganization", "corporation"})
+
+
+def is_person(name: str) -> bool:
+    return _kind_of(name) == "person"
+
+
+def _flat_items(raw: Any, depth: int = 0) -> list[Any]:
+    if isinstance(raw, list) and depth < 3:
+        return [item for value in raw for item in _flat_items(value, depth + 1)]
+    return [raw] if isinstance(raw, (dict, str)) else []
 
 
 _BYLINE_HINT = re.compile(r"byline|author|autor|auteur|writer|contributor")

@@ -39,7 +39,11 @@ from trafilatura.metadata import extract_title
 
 from crawler.article import Article, ParseHints, SiteRules
 from crawler.extract.app_state import embedded_article_paragraphs
-from crawler.extract.authors import byline_texts, clean_authors, jsonld_authors
+from crawler.extract.authors import (
+    byline_texts,
+    credits_of,
+    jsonld_credits,
+)
 from crawler.extract.body import (
     clean_paragraphs,
     paragraphs_of,
@@ -67,7 +71,7 @@ from crawler.extract.meta import (
     split_tags,
 )
 from crawler.extract.page_dates import PUBLISHED_META, modified_date, published_date
-from crawler.extract.titles import choose_title, displayed_headline, strip_site_name
+from crawler.extract.titles import choose_title, displayed_headline, site_keys, strip_site_name
 from crawler.textnorm import paragraph_key
 from crawler.urls import normalize_url
 
@@ -188,7 +192,7 @@ def _build(
         url=_final_url(page, url),
         canonical_url=normalize_url(page.canonical) if page.canonical else None,
         title=title,
-        authors=_authors(tree, page, hints, rules, site_names),
+        authors=_authors(tree, page, url, hints, rules, site_names),
         published_at=published.at if published else None,
         modified_at=modified.at if modified else None,
         tags=tuple(sorted(tags)),
@@ -261,17 +265,38 @@ def _final_url(page: PageMeta, url: str) -> str:
 
 
 def _authors(
-    tree: Any, page: PageMeta, hints: ParseHints, rules: SiteRules | None, site_names: list[str]
+    tree: Any,
+    page: PageMeta,
+    url: str,
+    hints: ParseHints,
+    rules: SiteRules | None,
+    site_names: list[str],
 ) -> tuple[str, ...]:
+    """The people credited, from the first source that names one; when no source names a
+    person, the organisation credited (README: "authors")."""
     selected = select(tree, rules.authors) if rules is not None and rules.authors else []
-    if names := clean_authors((text_of(e) for e in selected), site_names):
-        return names
+    if selected:  # the site's selector names the credits: people, else organisations
+        people, named = credits_of((text_of(e) for e in selected), site_names)
+        if people or named:
+            return people or named
+    credited, names_person = jsonld_credits(page.article, site_names)
+    if names_person:
+        return credited
     meta = [a for a in page.all("author", "article:author", "dc.creator") if "://" not in a]
     bylines = byline_texts(tree, page.h1)
-    for candidates in (jsonld_authors(page.article), meta, bylines, hints.authors):
-        if names := clean_authors(candidates, site_names):
-            return names
-    return ()
+    organisations: list[str] = []
+    for candidates in (meta, bylines, hints.authors):
+        people, named = credits_of(candidates, site_names, site_keys(site_names, url))
+        if people:
+            return people
+        organisations.extend(named)
+    # JSON-LD is the publisher's record, unless all it names is the publisher itself and a
+    # byline credits someone else ("By Associated Press" on a page authored "Site Name")
+    own = {n.casefold() for n in site_names}
+    others = [o for o in organisations if not any(n in o.casefold() for n in own)]
+    if others and all(n.casefold() in own for n in credited):
+        return tuple(others[:1])
+    return credited or tuple(organisations[:1])
 
 
 def _tags(

@@ -23,7 +23,7 @@ from typing import Any
 from crawler.extract.elements import clean, hint_of, text_of
 from crawler.urls import site_of
 
-__all__ = ["choose_title", "displayed_headline", "strip_site_name"]
+__all__ = ["choose_title", "displayed_headline", "site_keys", "strip_site_name"]
 
 # Separators between a headline and the site/section/date segments of a page title. A
 # hyphen counts only between spaces ("Covid-19" stays whole); the Hangul vowel "ㅣ" and the
