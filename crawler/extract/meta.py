@@ -1,4 +1,4 @@
-"""Metadata of a parsed page: meta tags, JSON-LD, microdata, canonical URL, tags.
+"""Metadata of a parsed page: meta tags, JSON-LD, microdata, canonical URL.
 
 Everything here reads the one lxml tree the parser built and never changes it. The parser
 (:mod:`crawler.extract.parser`) decides the order in which these sources win (the field table
@@ -19,9 +19,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from extruct.jsonld import JsonLdExtractor
-from lxml import etree
 
-from crawler.extract.elements import clean, in_chrome, text_of
+from crawler.extract.elements import clean, text_of
 from crawler.urls import site_of
 
 JsonObj = dict[str, Any]
@@ -196,45 +195,3 @@ def _main_article(objects: list[JsonObj]) -> JsonObj:
     articles = [obj for obj in objects if types_of(obj) & ARTICLE_TYPES]
     with_headline = [obj for obj in articles if as_text(obj.get("headline"))]
     return (with_headline or articles or [{}])[0]
-
-
-# --------------------------------------------------------------------------------------------
-# Tags
-
-_TAG_PATH = re.compile(r"/(tag|tags|topic|topics)/", re.I)
-_TAG_LINE = re.compile(r"^\s*(tags?|topics?|related topics|keywords|filed under)\s*:", re.I)
-
-
-def split_tags(values: Iterable[Any]) -> set[str]:
-    """Split on commas, casefold, strip; JSON-LD may give strings or lists."""
-    tags: set[str] = set()
-    for value in values:
-        if isinstance(value, list):
-            tags |= split_tags(value)
-        elif isinstance(value, str):
-            for part in value.split(","):
-                tag = clean(part).casefold().strip(" #.;|")
-                if tag and len(tag) <= 80:
-                    tags.add(tag)
-    return tags
-
-
-def page_tag_links(tree: Any, url: str) -> list[str]:
-    """Texts of on-page tag links: rel=tag, /tag(s)/ and /topic(s)/ paths, a "Tags:" line."""
-    found: list[str] = []
-    for element in tree.iter(etree.Element):
-        raw = element.text
-        if raw and ":" in raw and _TAG_LINE.match(clean(raw)) and not in_chrome(element):
-            found.extend(text_of(a) for a in element.iter("a"))
-    for anchor in tree.iter("a"):
-        rel = (anchor.get("rel") or "").lower().split()
-        raw_href = (anchor.get("href") or "").lower()
-        if "tag" not in rel and "/tag" not in raw_href and "/topic" not in raw_href:
-            continue  # cheap test first: most links are not tag links
-        href = absolute_http(anchor.get("href"), url)
-        if "tag" in rel or (href and _TAG_PATH.search(urlsplit(href).path)):
-            if href and not same_site(href, url) and "tag" not in rel:
-                continue
-            if not in_chrome(anchor) and not any(a.tag == "header" for a in anchor.iterancestors()):
-                found.append(text_of(anchor))
-    return [t for t in found if t]

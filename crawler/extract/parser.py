@@ -66,11 +66,10 @@ from crawler.extract.meta import (
     absolute_http,
     as_text,
     collect,
-    page_tag_links,
     same_site,
-    split_tags,
 )
 from crawler.extract.page_dates import PUBLISHED_META, modified_date, published_date
+from crawler.extract.tags import page_tag_links, split_tags, tag_list_links
 from crawler.extract.titles import choose_title, displayed_headline, site_keys, strip_site_name
 from crawler.textnorm import paragraph_key
 from crawler.urls import normalize_url
@@ -305,10 +304,11 @@ def _tags(
     tags = split_tags([*hints.tags, *hints.keywords])
     if rules is not None and rules.tags and (selected := select(tree, rules.tags)):
         return tags | split_tags([text_of(e) for e in selected])
-    return tags | split_tags(
+    tags |= split_tags(
         [page.article.get("keywords"), *page.all("article:tag", "keywords", "news_keywords"),
          *page.micro("keywords"), *page_tag_links(tree, url)]
     )  # fmt: skip
+    return tags or split_tags(tag_list_links(tree, url, page.h1))
 
 
 def _lead_image(

@@ -1,0 +1,159 @@
+"""The publisher's own topic tags: keyword metadata, tag links, tag lists under the story.
+
+Sources (the parser unions them): ``ParseHints`` tags and keywords, JSON-LD ``keywords``,
+``article:tag``/``keywords``/``news_keywords`` meta, microdata ``keywords``, and tag links
+on the page (``rel=tag``, ``/tag(s)/`` and ``/topic(s)/`` paths, a "Tags:" line). Where none
+of these gives a tag, a *tag list* is looked for: a list of two or more short links to the
+same site inside the article area and nothing else, the shape of the topic "pills" many
+publishers (most German ones among them) put under the story without any class name or
+path that says "tag".
+
+Every value then goes through :func:`split_tags`, whose rules each say why they exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from crawler.extract.elements import clean, hint_of, in_chrome, text_of
+from crawler.extract.meta import absolute_http, same_site
+
+__all__ = ["page_tag_links", "split_tags", "tag_list_links"]
+
+_TAG_PATH = re.compile(r"/(tag|tags|topic|topics)/", re.I)
+_TAG_LINE = re.compile(r"^\s*(tags?|topics?|related topics|keywords|filed under)\s*:", re.I)
+
+_MAX_TAG_CHARS = 80
+# Machine ids some CMSs put among the keywords (UUIDs, long hex or digit strings): no reader
+# ever sees them, so they are not topics.
+_MACHINE_ID = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^[0-9a-f]{16,}$|^\d+$"
+)
+# A CMS's field name written into the value ("category: wine", "sections/sverige",
+# "topic/..."): the tag is what follows it.
+_CMS_PREFIX = re.compile(
+    r"^(categor(y|ies)|tags?|topics?|sections?|organi[sz]ations?|persons?|people|locations?|"
+    r"places?|keywords?|subjects?|themes?)\s*[:/]\s*(?=\S)",
+    re.I,
+)
+# Values a classifier assigned, not an editor ("nlp category: general", "iab: ..."): dropped.
+_CLASSIFIER_PREFIX = re.compile(r"^(nlp|iab|auto|ml|ai)\b[^:]{0,30}:", re.I)
+# The site's own domain ("theprovince.com") among the keywords names the site, not a topic.
+# ("node.js" has the same shape and is lost with it: rarer than a domain among keywords.)
+_DOMAIN = re.compile(r"^[\w-]+(\.[\w-]+)*\.[a-z]{2,}$", re.I)
+# An enumeration left in front of the tag ("(1) ...").
+_ENUMERATION = re.compile(r"^\(\d+\)\s*")
+# Han and Kana keywords have no spaces inside a word, so a space separates two keywords;
+# Hangul does use spaces inside a phrase ("계파 갈등"), so Korean strings are left whole.
+_HAN_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+# A sentence, not a keyword: CJK sentence punctuation in a long value.
+_CJK_SENTENCE = re.compile(r"[。、！？]")
+_CJK_SENTENCE_CHARS = 20
+
+
+def split_tags(values: Iterable[Any]) -> set[str]:
+    """Tags out of keyword values: split on commas, cleaned, casefolded; strings or lists."""
+    tags: set[str] = set()
+    for value in values:
+        if isinstance(value, list):
+            tags |= split_tags(value)
+        elif isinstance(value, str):
+            for part in re.split(r"[,，]", value):
+                for piece in _words_of_keyword(clean(part)):
+                    if tag := _clean_tag(piece):
+                        tags.add(tag)
+    return tags
+
+
+def _words_of_keyword(text: str) -> list[str]:
+    if " " in text and _HAN_KANA.search(text) and not _HANGUL.search(text):
+        return text.split()
+    return [text]
+
+
+def _clean_tag(text: str) -> str | None:
+    tag = _ENUMERATION.sub("", text).strip(" #.;|").casefold()
+    if not tag or len(tag) > _MAX_TAG_CHARS or _CLASSIFIER_PREFIX.match(tag):
+        return None
+    tag = _CMS_PREFIX.sub("", tag).strip(" #.;|")
+    if not tag or _MACHINE_ID.match(tag) or _DOMAIN.match(tag):
+        return None
+    if len(tag) > _CJK_SENTENCE_CHARS and _CJK_SENTENCE.search(tag):
+        return None
+    return tag
+
+
+def page_tag_links(tree: Any, url: str) -> list[str]:
+    """Texts of on-page tag links: rel=tag, /tag(s)/ and /topic(s)/ paths, a "Tags:" line."""
+    found: list[str] = []
+    for element in tree.iter(etree.Element):
+        raw = element.text
+        if raw and ":" in raw and _TAG_LINE.match(clean(raw)) and not in_chrome(element):
+            found.extend(text_of(a) for a in element.iter("a"))
+    for anchor in tree.iter("a"):
+        rel = (anchor.get("rel") or "").lower().split()
+        raw_href = (anchor.get("href") or "").lower()
+        if "tag" not in rel and "/tag" not in raw_href and "/topic" not in raw_href:
+            continue  # cheap test first: most links are not tag links
+        href = absolute_http(anchor.get("href"), url)
+        if "tag" in rel or (href and _TAG_PATH.search(urlsplit(href).path)):
+            if href and not same_site(href, url) and "tag" not in rel:
+                continue
+            if not in_chrome(anchor) and not any(a.tag == "header" for a in anchor.iterancestors()):
+                found.append(text_of(anchor))
+    return [t for t in found if t]
+
+
+_TAG_LIST_MIN_LINKS = 2
+_TAG_WORDS = 4  # a topic is a name or a short phrase
+_TAG_CHARS = 40
+_NOT_TAG_LIST_HINT = re.compile(r"breadcrumb|share|social|pagination|pager|menu|nav|author")
+
+
+def tag_list_links(tree: Any, url: str, headline: Any) -> list[str]:
+    """Link texts of the first tag list after the headline: a list element (``ul``/``ol``,
+    or a ``div`` of links) holding two or more short same-site links and no other text,
+    inside ``main``/``article``, outside the site chrome."""
+    if headline is None:
+        return []
+    after = False
+    for element in tree.iter("ul", "ol", "div"):
+        after = after or _follows(element, headline)
+        if not after or not _in_article_area(element):
+            continue
+        texts = _tag_texts(element, url)
+        if texts:
+            return texts
+    return []
+
+
+def _follows(element: Any, headline: Any) -> bool:
+    return element.sourceline is not None and element.sourceline >= (headline.sourceline or 0)
+
+
+def _in_article_area(element: Any) -> bool:
+    return any(a.tag in ("main", "article") for a in element.iterancestors())
+
+
+def _tag_texts(element: Any, url: str) -> list[str]:
+    anchors = list(element.iter("a"))
+    if len(anchors) < _TAG_LIST_MIN_LINKS or _NOT_TAG_LIST_HINT.search(hint_of(element)):
+        return []
+    texts = []
+    for anchor in anchors:
+        text = text_of(anchor)
+        href = absolute_http(anchor.get("href"), url)
+        if not text or len(text) > _TAG_CHARS or len(text.split()) > _TAG_WORDS:
+            return []
+        if href is None or not same_site(href, url) or urlsplit(href).path in ("", "/"):
+            return []
+        texts.append(text)
+    if len(clean(" ".join(texts))) < 0.9 * len(text_of(element)) or in_chrome(element):
+        return []  # the links are not all there is: teasers, a sentence, a related list
+    return texts
