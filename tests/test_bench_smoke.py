@@ -6,6 +6,8 @@ depend on the machine (see bench/pipeline.py and bench/soak.py for what they mea
 
 from __future__ import annotations
 
+import gzip
+import json
 import subprocess
 import sys
 import urllib.error
@@ -85,3 +87,40 @@ def test_accuracy_script_calls_itself_a_regression_check() -> None:
     out = run_bench("accuracy.py")
     assert out.startswith("regression check, not accuracy: ")
     assert "parse_article (regression)" in out and "trafilatura (baseline)" in out
+
+
+def test_field_benchmark_scores_a_directory_in_the_corpus_format(tmp_path: Path) -> None:
+    """Two of our golden articles saved as a corpus: every field matches, nothing is None;
+    a third page whose truth names another title scores as a miss."""
+    pages_dir = tmp_path / "pages"
+    pages_dir.mkdir()
+    rows = []
+    for name in ("opengraph_meta_only", "jsonld_multi_author_offset"):
+        spec = json.loads((ROOT / "tests" / "pages" / f"{name}.json").read_text())
+        html = (ROOT / "tests" / "pages" / f"{name}.html").read_bytes()
+        (pages_dir / f"{name}.html.gz").write_bytes(gzip.compress(html))
+        article = spec["article"]
+        rows.append({"file": f"{name}.html", "url": spec["url"], "title": article["title"],
+                     "authors": article["authors"], "published_at": article["published_at"],
+                     "topics": article["tags"], "body": article["body"]})  # fmt: skip
+    wrong = dict(rows[0], file="wrong_title.html", title="Another headline entirely")
+    (pages_dir / "wrong_title.html.gz").write_bytes(
+        (pages_dir / "opengraph_meta_only.html.gz").read_bytes()
+    )
+    rows.append(wrong)
+    (tmp_path / "truth.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+    out = run_bench("fields.py", str(tmp_path), "--misses", "5")
+    assert "3 pages in" in out
+    ours = next(line for line in out.splitlines() if line.startswith("newsmon"))
+    title, date60, authors, topics, body, none = ours.split()[1:7]
+    assert (title, date60, authors, topics, body, none) == (
+        "0.667",
+        "1.000",
+        "1.000",
+        "1.000",
+        "1.000",
+        "0",
+    )
+    assert "title    wrong_title.html" in out
+    assert any(line.startswith("trafilatura") for line in out.splitlines())
