@@ -5,7 +5,8 @@ robots.txt), written in the shapes real sites use:
 
 * ``herald``  – tag pages with ``h2 a`` links and pagination, an RSS 2.0 feed; article pages
   whose only date is visible byline text in a US format with a zone abbreviation, no author,
-  and a lot of chrome (app banners, metadata block, comment count that changes per request).
+  and a lot of chrome (app banners, metadata block, comment count that changes per request);
+  one short wire copy on a bare template (no declared type) beside a rail of headline links.
 * ``courier`` – JSON-LD ``NewsArticle`` + OpenGraph, ``rel=canonical``; a Google News sitemap
   and a topic page whose links point at variant URLs with tracking parameters.
 * ``gazette`` – OpenGraph/``article:*`` meta only; an Atom feed with relative links and a
@@ -92,6 +93,7 @@ class ExpectedArticle:
     body_paragraphs: tuple[str, ...]  # the article paragraphs, in order, exactly
     chrome: tuple[str, ...]  # strings on the page that must NOT appear in the stored body
     edited_in_state2: bool = False
+    is_short_wire_copy: bool = False  # a few paragraphs only, beside a big related rail
     # Extras (not needed by every test):
     modified_at: str | None = None  # ISO 8601 UTC when the page declares one
     language: str | None = None  # <html lang>
@@ -153,6 +155,7 @@ class _Story:
     variant_path: str | None = None  # courier: a second URL that serves the same page
     junk_jsonld_date: bool = False
     keywords_as_list: bool = False  # courier JSON-LD keywords: list instead of one string
+    wire: bool = False  # herald: a short syndicated copy on the bare wire template
 
     @property
     def edited(self) -> bool:
@@ -264,6 +267,7 @@ _H_PRIVATE_DT, _H_PRIVATE_Z = _us_eastern(2022, 11, 13, 17, 0)
 _H_ARCHIVE_DT, _H_ARCHIVE_Z = _us_eastern(2022, 4, 9, 14, 20)
 _H_SWAP_DT, _H_SWAP_Z = _us_eastern(2022, 11, 15, 6, 12)
 _H_MEDS_DT, _H_MEDS_Z = _us_eastern(2022, 11, 14, 21, 30)
+_H_FERRY_DT, _H_FERRY_Z = _us_eastern(2022, 11, 10, 14, 5)
 
 _HERALD_RATE_PARAGRAPHS = (
     "Russia's central bank lowered its benchmark interest rate by half a percentage point on "
@@ -537,6 +541,27 @@ HERALD_STORIES: tuple[_Story, ...] = (
             "Pharmacists said the situation varied widely from town to town, with shelves in "
             "large cities generally better stocked than those in smaller communities, where "
             "deliveries arrive less often and wholesalers hold smaller reserves.",
+        ),
+    ),
+    # A 640-character wire copy without any declared type, beside a rail of headline links
+    # bigger than itself: counted over the whole page, it looks like a listing.
+    _Story(
+        key="ferry",
+        path="/news/wire/black-sea-ferry-service-resumes-after-strike",
+        title="Black Sea Ferry Service Resumes After Three-Day Strike",
+        published=_H_FERRY_DT,
+        zone=_H_FERRY_Z,
+        wire=True,
+        paragraphs=(
+            "Passenger ferries between Constanta and Istanbul sailed again on Thursday after "
+            "crews ended a three-day strike over winter rosters, the operator said.",
+            "The first departure left forty minutes late with about 300 passengers on board, "
+            "many of them lorry drivers who had waited in the port since Monday. Two more "
+            "sailings were added for the weekend to clear the backlog.",
+            "The union said the agreement caps night shifts at four a week and restores a "
+            "bonus for the December crossings, when storms often close the route. Freight "
+            "operators said they expected the queue of trucks at the terminal to clear by "
+            "Saturday evening.",
         ),
     ),
 )
@@ -952,6 +977,7 @@ class FixtureSite:
                     body_paragraphs=story.paragraphs_in(state),
                     chrome=self._chrome(story),
                     edited_in_state2=story.edited,
+                    is_short_wire_copy=story.wire,
                     modified_at=_iso_utc(story.modified) if story.modified else None,
                     language=self.language,
                     lead_image_path=self._image_path(story),
@@ -1209,6 +1235,8 @@ class HeraldSite(FixtureSite):
         return ("/news/missing", "/news/broken", self.VIDEO, self.LIVE, self.AUTHOR)
 
     def _chrome(self, story: _Story) -> tuple[str, ...]:
+        if story.wire:
+            return (*self._rail_titles(story), "Herald Wire Services", "More From the Wire")
         return (
             "Herald TV & Web",
             "FREE - In Google Play",
@@ -1279,6 +1307,7 @@ class HeraldSite(FixtureSite):
             self._link("kherson"),
             _Link("/news/missing", "Kremlin Reshuffles Regional Governors"),
             _Link("/news/broken", "Moscow Exchange Extends Trading Halt"),
+            self._link("ferry"),
         ]
         if state == 2:
             items = [self._link("medicines"), self._link("swap"), *items]
@@ -1390,7 +1419,35 @@ class HeraldSite(FixtureSite):
             + self._footer()
         )
 
+    def _rail_titles(self, story: _Story) -> list[str]:
+        return [s.title for s in self.stories if s.key != story.key and s.since == 1]
+
+    def _wire_page(self, story: _Story) -> str:
+        """The bare template of syndicated copy: no og:type, no JSON-LD, a visible date, and
+        a rail of headline links to the site's other stories with more words than the story."""
+        rail = "\n".join(
+            f'<li><h3><a href="{_e(s.path)}">{_e(s.title)}</a></h3></li>'
+            for s in self.stories
+            if s.key != story.key and s.since == 1
+        )
+        body = "\n".join(f"<p>{_e(p)}</p>" for p in story.paragraphs)
+        date_text = f"{_herald_date(story.published)} {story.zone}"
+        return (
+            self._head(story.title)
+            + "<body>\n"
+            + self._masthead()
+            + '<main id="main">\n<div class="wire-copy">\n'
+            + f"<h1>{_e(story.title)}</h1>\n"
+            + f'<div class="wire-meta">Herald Wire Services | {_e(date_text)}</div>\n'
+            + f'<div class="wire-text">\n{body}\n</div>\n</div>\n'
+            + f'<div class="rail"><h2>More From the Wire</h2><ul>\n{rail}\n</ul></div>\n'
+            + "</main>\n"
+            + self._footer()
+        )
+
     def _article_page(self, story: _Story) -> str:
+        if story.wire:
+            return self._wire_page(story)
         state = self.state
         title = story.title_in(state)
         paragraphs = story.paragraphs_in(state)

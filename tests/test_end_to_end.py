@@ -138,6 +138,16 @@ def test_first_crawl_stores_every_article_once_with_right_fields(crawled) -> Non
             assert feeds == set(exp.feeds), (exp.path, feeds)
 
 
+def test_short_wire_copy_beside_a_rail_is_stored(crawled) -> None:
+    """No declared type, 614 characters of story, a rail of longer headline links: stored."""
+    network, _settings, _result, store = crawled
+    (wire,) = [e for e in expected_all(network) if e.is_short_wire_copy]
+    article = find(store, network, wire)
+    assert article.title == wire.title
+    assert article.published_at == datetime.fromisoformat(wire.published_at)
+    assert normalize_text(article.body) == normalize_text("\n\n".join(wire.body_paragraphs))
+
+
 def test_first_crawl_respects_robots_and_reports_broken_pages(crawled) -> None:
     network, _settings, result, _store = crawled
     herald_paths = network.herald.paths_requested()
