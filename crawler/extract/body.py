@@ -65,7 +65,10 @@ def class_words(element: Any) -> set[str]:
 
 def _is_chrome_block(element: Any) -> bool:
     words = class_words(element)
-    return bool(words & _PRUNE_WORDS) or any(pair <= words for pair in _PRUNE_PAIRS)
+    found = words & _PRUNE_WORDS
+    if found == {"paywall"} and element.tag == "p":
+        return False  # the story's own paragraphs, marked as paid-for but served in full
+    return bool(found) or any(pair <= words for pair in _PRUNE_PAIRS)
 
 
 def prune_chrome(tree: Any) -> None:

@@ -27,6 +27,7 @@ __all__ = ["page_tag_links", "split_tags", "tag_list_links"]
 
 _TAG_PATH = re.compile(r"/(tag|tags|topic|topics)/", re.I)
 _TAG_LINE = re.compile(r"^\s*(tags?|topics?|related topics|keywords|filed under)\s*:", re.I)
+_TAG_LINE_INITIALS = frozenset("trkf")
 
 _MAX_TAG_CHARS = 80
 # Machine ids some CMSs put among the keywords (UUIDs, long hex or digit strings): no reader
@@ -94,7 +95,9 @@ def page_tag_links(tree: Any, url: str) -> list[str]:
     found: list[str] = []
     for element in tree.iter(etree.Element):
         raw = element.text
-        if raw and ":" in raw and _TAG_LINE.match(clean(raw)) and not in_chrome(element):
+        if not raw or ":" not in raw or raw.lstrip()[:1].lower() not in _TAG_LINE_INITIALS:
+            continue  # cheap tests first: this runs on every element of the page
+        if _TAG_LINE.match(clean(raw)) and not in_chrome(element):
             found.extend(text_of(a) for a in element.iter("a"))
     for anchor in tree.iter("a"):
         rel = (anchor.get("rel") or "").lower().split()
