@@ -154,7 +154,7 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
     run = make_run(tmp_path, "crash")
     workers = ArticleWorkers(processes=2, pool_after=1)
     todo = pages(articles_only=True)
-    assert len(todo) == 20
+    assert len(todo) >= 20  # every golden article page
 
     async def scenario() -> tuple[list[Any], int, int]:
         outcomes: list[Any] = [await store_page(workers, run, todo[0])]
@@ -185,7 +185,7 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
     assert after_kill == before_kill  # nothing more went to it: the writer went back to a thread
     assert all(isinstance(o, SaveResult) for o in outcomes[-5:]), outcomes
     # Only a crashed batch (one article: saves were awaited one by one) may be missing.
-    assert len(snapshot(run.store)) == 20 - len(crashed)
+    assert len(snapshot(run.store)) == len(todo) - len(crashed)
     run.store.close()
 
 

@@ -69,6 +69,7 @@ from crawler.extract.meta import (
     same_site,
 )
 from crawler.extract.page_dates import PUBLISHED_META, modified_date, published_date
+from crawler.extract.standfirst import visible_standfirst
 from crawler.extract.tags import page_tag_links, split_tags, tag_list_links
 from crawler.extract.titles import choose_title, displayed_headline, site_keys, strip_site_name
 from crawler.textnorm import paragraph_key
@@ -175,6 +176,11 @@ def _build(
         found = clean_paragraphs(embedded, title=title, tags=tags, site_names=site_names)
         if sum(map(len, found)) > sum(map(len, paragraphs)):
             paragraphs, keys = _drop_boilerplate(found, hints.boilerplate)
+    descriptions = [page.first("og:description"), page.first("description"),
+                    as_text(article.get("description"))]  # fmt: skip
+    lead = visible_standfirst(tree, descriptions, "\n\n".join(paragraphs)) if paragraphs else None
+    if lead and paragraph_key(lead) not in hints.boilerplate:
+        paragraphs, keys = [lead, *paragraphs], (paragraph_key(lead), *keys)
     body = "\n\n".join(paragraphs)
     declared = bool(article) or og_type == "article" or bool(page.first(*PUBLISHED_META[:3]))
     declared = declared or bool(tree.xpath("//*[@itemscope][contains(@itemtype,'Article')]"))
