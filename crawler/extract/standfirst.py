@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
+
 from crawler.extract.elements import in_chrome, text_of
 from crawler.textnorm import normalize_text
 
 __all__ = ["visible_standfirst"]
 
 _MIN_CHARS = 60  # shorter descriptions are slogans or labels, not a lead paragraph
-_LENGTH_SLACK = 0.1  # text_content() keeps white space and entities text_of cleans
-_TAGS = ("p", "div", "h2", "span", "strong")
-_MAX_CHILDREN = 5  # a standfirst is a paragraph with a few inline elements, not a section
+_SNIPPET_CHARS = 24  # the first words of the description, to find where it is shown
+_CLIMB = 3  # the text node may sit in a <strong> or <span> inside the standfirst element
+_TEXT_WITH = etree.XPath("//body//text()[contains(., $snippet)]")
 
 
 def visible_standfirst(tree: Any, descriptions: list[str | None], body: str) -> str | None:
@@ -32,16 +34,26 @@ def visible_standfirst(tree: Any, descriptions: list[str | None], body: str) -> 
         wanted = normalize_text(description)
         if wanted in normal_body:
             return None  # the body already starts with (or holds) it
-        size = len(description)
-        for element in tree.iter(*_TAGS):
-            # the cheap tests first: text_content() of a big section is costly, text_of more so
-            if len(element) > _MAX_CHILDREN:
-                continue
-            if abs(len(element.text_content().strip()) - size) > _LENGTH_SLACK * size + 5:
-                continue
-            if element.getparent() is None or element.getparent().tag == "head":
-                continue
+        snippet = description.split(None, 1)[-1][:_SNIPPET_CHARS].strip()
+        if shown := _shown_as(tree, snippet, wanted):
+            return shown
+    return None
+
+
+def _shown_as(tree: Any, snippet: str, wanted: str) -> str | None:
+    """Text of the element showing ``wanted``, found from the text nodes holding ``snippet``
+    (XPath runs in C: a walk over every element in Python cost more than the rest)."""
+    if not snippet:
+        return None
+    for node in _TEXT_WITH(tree, snippet=snippet):
+        element = node.getparent()
+        for _ in range(_CLIMB):
+            if element is None or element.tag in ("body", "head", "script", "style"):
+                break
             text = text_of(element)
+            if len(text) > 2 * len(wanted):
+                break
             if normalize_text(text) == wanted and not in_chrome(element):
                 return text
+            element = element.getparent()
     return None
