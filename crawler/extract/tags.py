@@ -120,24 +120,20 @@ _NOT_TAG_LIST_HINT = re.compile(r"breadcrumb|share|social|pagination|pager|menu|
 
 
 def tag_list_links(tree: Any, url: str, headline: Any) -> list[str]:
-    """Link texts of the first tag list after the headline: a list element (``ul``/``ol``,
+    """Link texts of the last tag list after the headline: a list element (``ul``/``ol``,
     or a ``div`` of links) holding two or more short same-site links and no other text,
-    inside ``main``/``article``, outside the site chrome."""
+    inside ``main``/``article``, outside the site chrome. The last one, because section
+    menus inside the article area come before the story and the topic pills after it."""
     if headline is None:
         return []
     after = False
-    for element in tree.iter("ul", "ol", "div"):
-        after = after or _follows(element, headline)
-        if not after or not _in_article_area(element):
-            continue
-        texts = _tag_texts(element, url)
-        if texts:
-            return texts
-    return []
-
-
-def _follows(element: Any, headline: Any) -> bool:
-    return element.sourceline is not None and element.sourceline >= (headline.sourceline or 0)
+    found: list[str] = []
+    for element in tree.iter("ul", "ol", "div", "h1"):
+        if element is headline:
+            after = True  # document order: source lines say nothing in minified pages
+        elif after and _in_article_area(element) and (texts := _tag_texts(element, url)):
+            found = texts
+    return found
 
 
 def _in_article_area(element: Any) -> bool:
