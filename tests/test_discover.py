@@ -278,7 +278,7 @@ def test_robots_txt_is_obeyed_with_the_configured_agent_and_delay(
 ) -> None:
     site = news_network.herald
     site.extra_robots = "Disallow: /tags/russia\nDisallow: /rss/\nDisallow: /feed\n"
-    sources = discovered(capsys, settings_file(tmp_path, download_delay=0.2), site)
+    sources = discovered(capsys, settings_file(tmp_path, download_delay=0.3), site)
     assert set(by_path(site, sources)) == {"/tags/ukraine"}
     rules = Protego.parse(site._robots() + site.extra_robots)
     records = list(site.requests)
@@ -288,7 +288,9 @@ def test_robots_txt_is_obeyed_with_the_configured_agent_and_delay(
     assert "/private/grid-operator-prepares-emergency-winter-plan" not in site.paths_requested()
     assert {r.headers.get("User-Agent") for r in records} == {USER_AGENT}
     starts = sorted(r.started_at for r in records)
-    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.19
+    # The fetcher spaces its request starts by 0.3 s; the server sees them with the jitter
+    # of delivery on a busy machine (tens of ms). Without the delay they would be ms apart.
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.2
 
 
 def test_a_bad_url_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
