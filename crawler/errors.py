@@ -7,7 +7,8 @@
     │   └── UnknownFeedError      a command named a feed that settings.toml does not define
     ├── StoreError                the database cannot be opened or written
     │   ├── ServiceLockedError    another service already runs against this database
-    │   └── SchemaOutdatedError   the database's schema is older than this newsmon
+    │   ├── SchemaOutdatedError   the database's schema is older than this newsmon
+    │   └── DatabaseUnavailable   locked, full or unreachable for now: worth waiting for
     ├── NotFoundError             the article a command named is not stored
     ├── OutputError               a command cannot write the file it was asked to write
     ├── DiscoveryError            a page is not a usable listing, feed or sitemap
@@ -56,6 +57,12 @@ class ServiceLockedError(StoreError):
 
 class SchemaOutdatedError(StoreError):
     """The database was made by an older newsmon: ``newsmon db upgrade`` brings it up."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database refused a write for a reason that passes (locked, disk full, connection
+    lost, server restarting): nothing of the write was stored, and it is worth trying again.
+    Its message is one line with no SQL, parameters or password in it."""
 
 
 class NotFoundError(NewsmonError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,10 +14,13 @@ from crawler.store.store import PageValidators, RunCounts, Store, utcnow
 log = logging.getLogger("crawler.feed")
 
 
-@dataclass
+@dataclass(repr=False)
 class FeedRun:
     """One run of one feed: what the spider, the item pipeline and the runner that started
-    the crawl share (they reach it through :class:`~crawler.crawl.context.CrawlContext`)."""
+    the crawl share (they reach it through :class:`~crawler.crawl.context.CrawlContext`).
+
+    Its repr names the feed only: the settings hold the database URL and its password.
+    """
 
     feed: FeedConfig
     settings: Settings
@@ -30,7 +34,10 @@ class FeedRun:
     pending_validators: dict[str, PageValidators] = field(default_factory=dict)
     not_articles: int = 0
     robots_skipped: int = 0
-    transient_failures: int = 0  # 5xx, timeouts: worth retrying next run
+    transient_failures: int = 0  # 5xx, timeouts, failed saves: worth retrying next run
+    # Articles fetched but not stored, by reason: each counts as an error of the run, the
+    # first of each reason is logged with its URL, the rest only counted.
+    unsaved: Counter[str] = field(default_factory=Counter)
     # Bounds against runaway or hostile sites: articles considered (max_articles_per_run),
     # URLs already requested, sitemaps read (an index may list itself) and what was skipped.
     articles_considered: int = 0
@@ -51,10 +58,46 @@ class FeedRun:
         self.problems.append(f"{url}: {reason}")
         log.warning("feed %s: %s: %s", self.feed.name, url, reason)
 
+    def not_stored(self, url: str, reason: str) -> None:
+        """An article was fetched but could not be stored: the feed's validators must not
+        hide it from the next run. Logged once per reason (a full disk fails every save the
+        same way), counted in :meth:`unsaved_summary`."""
+        self.transient_failures += 1
+        self.counts.errors += 1
+        self.unsaved[reason] += 1
+        if self.unsaved[reason] == 1:
+            self.problems.append(f"{url}: not stored: {reason}")
+            log.warning(
+                "feed %s: %s: not stored: %s (fetched again next run; further articles"
+                " not stored for this reason are counted, not logged)",
+                self.feed.name,
+                url,
+                reason,
+            )
 
-@dataclass(frozen=True)
+    def unsaved_summary(self) -> str | None:
+        """One line for every article not stored, or None when all were."""
+        if not self.unsaved:
+            return None
+        total = self.unsaved.total()
+        reasons = "; ".join(f"{reason} ×{n}" for reason, n in self.unsaved.most_common())
+        return f"{total} article(s) not stored, fetched again next run: {reasons}"
+
+    @property
+    def error(self) -> str | None:
+        """The run's error for ``newsmon status``: the feed's own failure, else what was
+        not stored, else the first problem."""
+        first = self.problems[0] if self.problems else None
+        return self.failure or self.unsaved_summary() or first
+
+    def __repr__(self) -> str:
+        return f"<FeedRun {self.feed.name}>"
+
+
+@dataclass(frozen=True, repr=False)
 class ArticlePage:
-    """An article response handed to the item pipeline."""
+    """An article response handed to the item pipeline. Its repr is its URL: Scrapy puts
+    items in log lines, and the body is a whole page."""
 
     body: bytes
     url: str  # final URL, after redirects
@@ -62,3 +105,6 @@ class ArticlePage:
     charset: str | None
     candidate: Candidate
     fetched_at: datetime
+
+    def __repr__(self) -> str:
+        return f"<ArticlePage {self.url}>"

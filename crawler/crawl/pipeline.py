@@ -19,9 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler.article import ParseHints, entry_fields
 from crawler.crawl.context import context_of
 from crawler.crawl.feedrun import ArticlePage, FeedRun
+from crawler.crawl.outage import unavailable_reason
 from crawler.crawl.parsing import Parsed
 from crawler.crawl.workers import ArticleWorkers
 from crawler.errors import StoreError, WorkerCrashed
+from crawler.store.database import first_line
 from crawler.store.saves import SaveRequest
 from crawler.urls import site_of
 
@@ -67,6 +69,11 @@ class StorePipeline:
         context = context_of(crawler)
         return cls(context.run, context.workers, crawler.stats)
 
+    def close_spider(self) -> None:
+        summary = self.run.unsaved_summary()
+        if summary is not None:
+            log.warning("feed %s: %s", self.run.feed.name, summary)
+
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
             return item
@@ -78,16 +85,10 @@ class StorePipeline:
                 if parsed is not None
                 else None
             )
-        except WorkerCrashed as exc:
-            # Worth another try next run: keep the feed's validators from hiding the page.
-            run.transient_failures += 1
-            run.problem(item.url, str(exc))
-            raise DropItem(f"not stored: {item.url}") from exc
-        except SQLAlchemyError as exc:
-            run.problem(item.url, f"database error: {str(exc).splitlines()[0]}")
-            raise DropItem(f"not stored: {item.url}") from exc
-        except StoreError as exc:
-            run.problem(item.url, str(exc))
+        except (WorkerCrashed, StoreError, SQLAlchemyError) as exc:
+            # Whatever kept it from the database, the next run fetches it again: the
+            # feed's validators are not saved after this run.
+            run.not_stored(item.url, _reason(exc))
             raise DropItem(f"not stored: {item.url}") from exc
         if parsed is None or result is None:
             run.not_articles += 1
@@ -97,3 +98,11 @@ class StorePipeline:
         run.counts.count_save(result.outcome)
         self.stats.inc_value(f"newsmon/article_{result.outcome}")
         return item
+
+
+def _reason(exc: BaseException) -> str:
+    """One line: no SQL, no parameters (the engine hides them anyway), no traceback."""
+    if isinstance(exc, SQLAlchemyError):
+        reason = unavailable_reason(exc)
+        return f"database unavailable: {reason}" if reason else f"database error: {first_line(exc)}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

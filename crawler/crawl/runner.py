@@ -91,6 +91,8 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_ENABLED": False,
+        # Items in Scrapy's log lines by URL only: an article item holds a whole page.
+        "LOG_FORMATTER": "crawler.crawl.log_formatter.UrlOnlyLogFormatter",
         "ITEM_PIPELINES": {"crawler.crawl.pipeline.StorePipeline": 300},
         # An article response yields one item: more in flight per response buys nothing.
         "CONCURRENT_ITEMS": 16,
@@ -187,7 +189,7 @@ class FeedRunner:
             outcome = "partial"
         else:
             outcome = "ok"
-        error = crash or run.failure or (run.problems[0] if run.problems else None)
+        error = crash or run.error
         if run.may_save_validators and not self.stopping:
             for url, validators in run.pending_validators.items():
                 await asyncio.to_thread(self.store.save_page_validators, feed.name, url, validators)
@@ -232,6 +234,7 @@ class FeedRunner:
     async def stop(self) -> None:
         """Stop running crawls; what they fetched so far is already committed."""
         self.stopping = True
+        self.article_workers.stop_waiting()  # no save waits out a database outage now
         await self._runner.stop()
         # A crawl still opening its spider when stop() came misses it (Scrapy only stops
         # crawlers whose engine runs already), then runs and, once done, never closes: the

@@ -6,7 +6,10 @@ unless they are young enough to be re-checked for edits (the revisit window).
 
 Every database call of the spider runs in a worker thread (``asyncio.to_thread``), never
 on the reactor: the reactor serves every crawl of the process, and a database call can wait
-for seconds (a SQLite write lock held elsewhere, up to ``busy_timeout``).
+for seconds (a SQLite write lock held elsewhere, up to ``busy_timeout``). A database that
+is unavailable for longer is waited out (:mod:`crawler.crawl.outage`); if it stays away,
+the spider carries on the safe way (no validators: fetch the page whole; no known URLs:
+fetch every article) and what it could not write makes the run retry next time.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any, Self
 
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from crawler.config import ListingFeed, SitemapFeed
@@ -27,8 +32,9 @@ from crawler.crawl.context import context_of
 from crawler.crawl.destinations import DestinationRefused
 from crawler.crawl.failures import ROBOTS_REASON, describe_failure, is_transient, not_html_reason
 from crawler.crawl.feedrun import ArticlePage, FeedRun
+from crawler.crawl.outage import call_waiting_out_outages
 from crawler.dedup import body_hash
-from crawler.errors import DiscoveryError, WrongKindError
+from crawler.errors import DiscoveryError, StoreError, WrongKindError
 from crawler.extract.discovery import Candidate, Discovery, ensure_kind
 from crawler.extract.feeds import discover_feed
 from crawler.extract.listings import discover_listing
@@ -65,7 +71,14 @@ class FeedSpider(scrapy.Spider):
 
     async def _feed_request(self, url: str, page: int, *, child_sitemap: bool = False) -> Request:
         headers: dict[str, str] = {}
-        validators = await asyncio.to_thread(self.run.store.page_validators, self.feed.name, url)
+        validators: PageValidators | None = None
+        try:
+            validators = await call_waiting_out_outages(
+                "reading feed state", self.run.store.page_validators, self.feed.name, url
+            )
+        except (SQLAlchemyError, StoreError) as exc:
+            reason = _one_line(exc)
+            log.warning("feed %s: %s: fetched unconditionally: %s", self.feed.name, url, reason)
         if validators is not None:
             if validators.etag:
                 headers["If-None-Match"] = validators.etag
@@ -215,7 +228,13 @@ class FeedSpider(scrapy.Spider):
             trimmed=total is not None and total > len(candidates),
         )
         store = self.run.store
-        known = await asyncio.to_thread(store.known_urls, [url_key(c.url) for c in allowed])
+        keys = [url_key(c.url) for c in allowed]
+        try:
+            known = await call_waiting_out_outages("reading known URLs", store.known_urls, keys)
+        except (SQLAlchemyError, StoreError) as exc:
+            # Fetch them all: saving an article stored already merges into its row.
+            log.warning("feed %s: every article fetched: %s", self.feed.name, _one_line(exc))
+            known = {}
         now = utcnow()
         revisit_window: timedelta = self.run.settings.crawl.revisit_window
         to_fetch: list[Candidate] = []
@@ -230,9 +249,15 @@ class FeedSpider(scrapy.Spider):
                     links.append((stored.article_id, candidate.url))
                     continue
             to_fetch.append(candidate)
-        await asyncio.to_thread(
-            store.link_known, links, feed=self.feed.name, tags=self.feed.tags, seen_at=now
-        )
+        try:
+            await call_waiting_out_outages(
+                "linking known articles",
+                partial(store.link_known, feed=self.feed.name, tags=self.feed.tags, seen_at=now),
+                links,
+            )
+        except (SQLAlchemyError, StoreError) as exc:
+            for _, url in links:
+                self.run.not_stored(url, _one_line(exc))
         for candidate in to_fetch:
             yield Request(
                 candidate.url,
@@ -316,6 +341,10 @@ class FeedSpider(scrapy.Spider):
 def _newest_first(candidate: Candidate) -> tuple[bool, float]:
     published = candidate.published_at
     return (published is None, -published.timestamp() if published else 0.0)
+
+
+def _one_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _header(response: Response, name: bytes) -> str | None:

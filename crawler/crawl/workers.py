@@ -92,6 +92,12 @@ class ArticleWorkers:
             self._start_writer_process(writer)
         return await writer.save(request)
 
+    def stop_waiting(self) -> None:
+        """On the loop, when the runner stops: saves that wait for an unavailable database
+        fail now (see :meth:`BatchWriter.stop_waiting`) instead of holding the stop up."""
+        for writer in list(self._batch_writers.values()):
+            writer.stop_waiting()
+
     def close(self) -> None:
         """Wait for queued writes, stop the worker processes (blocking; idempotent)."""
         with self._lock:

@@ -10,6 +10,11 @@ While the writer stores one batch, the next one gathers (a small one waits up to
 ``LINGER`` for company); it is stored in one transaction
 (:meth:`~crawler.store.saving.ArticleSaver.save_articles`, which falls back to a savepoint per
 article only when one of them fails), so under load one commit serves many articles.
+
+A batch that fails because the database is unavailable (locked, full, restarting) is not
+dropped: the writer waits and writes the same batch again, with back-off, for the length
+of one outage's patience (:mod:`crawler.crawl.outage`); the saves that queue up meanwhile
+wait with it, and so does the crawl that awaits them.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.crawl.outage import OUTAGE_PATIENCE, Outage, unavailable_reason
 from crawler.crawl.processes import exit_with_owner_process
-from crawler.errors import StoreError, WriterCrashed
+from crawler.errors import DatabaseUnavailable, StoreError, WriterCrashed
 from crawler.store.database import create_db_engine
 from crawler.store.saves import SavedBatch, SaveRequest, SaveResult
 from crawler.store.store import Store
@@ -66,6 +72,8 @@ def _write_in_writer_process(requests: list[SaveRequest]) -> SavedBatch:
         raise StoreError("the writer process has no database")
     try:
         return _process_store.save_articles(requests)
+    except DatabaseUnavailable as exc:
+        raise DatabaseUnavailable(str(exc)) from None  # without the driver's traceback
     except SQLAlchemyError as exc:
         # SQLAlchemy's exceptions do not always survive pickling: send the message.
         lines = str(exc).strip().splitlines()
@@ -82,13 +90,17 @@ class BatchWriter:
     started and finished by callbacks on the loop, so no lock is needed.
     """
 
-    def __init__(self, store: Store, thread: Executor) -> None:
+    def __init__(self, store: Store, thread: Executor, patience: float = OUTAGE_PATIENCE) -> None:
         self.store = store
+        self.patience = patience
         self._thread = thread
         self._process: ProcessPoolExecutor | None = None
         self._pending: list[tuple[SaveRequest, asyncio.Future[SaveResult]]] = []
         self._busy = False
         self._lingering: asyncio.TimerHandle | None = None
+        self._outage: Outage | None = None  # the database refuses writes since then
+        self._retry: asyncio.TimerHandle | None = None  # a batch waits out the outage
+        self._stopping = False
         # For logs and tests: batches written in the writer process, and the largest batch.
         self.process_batches = 0
         self.largest_batch = 0
@@ -99,6 +111,28 @@ class BatchWriter:
 
     def use_process(self, process: ProcessPoolExecutor) -> None:
         self._process = process
+
+    @property
+    def is_waiting(self) -> bool:
+        """A batch waits for an unavailable database to come back."""
+        return self._retry is not None
+
+    def stop_waiting(self) -> None:
+        """On the loop, when the runner stops: what waits on an outage counts as not stored
+        now (the run is interrupted; its feeds are fetched again), and no batch waits from
+        now on."""
+        self._stopping = True
+        retry, self._retry = self._retry, None
+        if retry is None:
+            return
+        retry.cancel()
+        waiting, self._pending = self._pending, []
+        self._busy = False
+        reason = self._outage.failures.most_common(1)[0][0] if self._outage else "stopping"
+        error = DatabaseUnavailable(f"database unavailable: {reason} (stopped waiting)")
+        for _, done in waiting:
+            if not done.done():
+                done.set_exception(error)
 
     def close(self) -> None:
         process, self._process = self._process, None
@@ -159,6 +193,11 @@ class BatchWriter:
             error = WriterCrashed("the writer process died")
         except Exception as exc:
             error = exc
+        if saved is None and self._wait_out_outage(loop, batch, error):
+            return
+        if saved is not None and self._outage is not None:
+            self._outage.ended()
+            self._outage = None
         if saved is not None and process is not None:
             self.process_batches += 1
             self.store.boilerplate_counted(saved.counted)  # learned in the other process
@@ -174,6 +213,31 @@ class BatchWriter:
             else:
                 done.set_result(result)
         self._write_next(loop)
+
+    def _wait_out_outage(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[SaveRequest, asyncio.Future[SaveResult]]],
+        error: BaseException | None,
+    ) -> bool:
+        """The batch failed: when the database is unavailable and the outage's patience
+        lasts, put the batch back first in line and write it again after a back-off."""
+        reason = unavailable_reason(error) if error is not None else None
+        if reason is None:
+            return False
+        if self._outage is None:
+            self._outage = Outage("saving articles", self.patience)
+        delay = self._outage.failed(reason, len(batch) + len(self._pending))
+        if delay is None or self._stopping:
+            return False
+        self._pending[:0] = batch
+
+        def retry() -> None:
+            self._retry = None
+            self._write_next(loop, linger=False)
+
+        self._retry = loop.call_later(delay, retry)
+        return True
 
     def _drop_process(self, process: ProcessPoolExecutor) -> None:
         if self._process is process:

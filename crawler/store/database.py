@@ -8,6 +8,7 @@ short transaction, so worker threads may share one.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,20 +16,26 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs for a long-running writer."""
+    """An engine with the settings each backend needs for a long-running writer.
+
+    Its errors never carry the statement's parameters (``hide_parameters``): those are
+    article bodies, and an error's message ends up in logs and in ``newsmon status``.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -93,3 +100,38 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (a driver's, when it wraps one)."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# SQLite's primary result codes that pass: busy/locked (another writer), I/O error,
+# disk full, cannot open (the file's directory unmounted or out of inodes).
+_SQLITE_PASSING_CODES = {5, 6, 10, 13, 14}
+_SQLITE_PASSING_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database file",
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database refused for a reason that passes: a lost connection, a server that
+    shuts down or restarts, a lock held elsewhere, a full disk, an exhausted pool.
+    Not for errors a retry cannot fix (a constraint, a missing table, bad data)."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _SQLITE_PASSING_CODES:
+            return True
+        return str(orig).strip().lower().startswith(_SQLITE_PASSING_MESSAGES)
+    # PostgreSQL's OperationalErrors are connection failures, shutdowns (57P..), disk
+    # full (53...), lock and statement timeouts, serialisation failures: all of them pass.
+    return True

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from crawler.article import Article as ParsedArticle
 from crawler.dedup import content_hash
-from crawler.errors import StoreError
+from crawler.errors import DatabaseUnavailable, StoreError
 from crawler.fingerprint import Fingerprint, fingerprint_of
 from crawler.store.boilerplate import SiteBoilerplate, record_paragraphs, without_boilerplate
 from crawler.store.clusters import cluster_article, lock_clusters
-from crawler.store.database import Database, first_line
+from crawler.store.database import Database, first_line, is_unavailable
 from crawler.store.linking import link_article
 from crawler.store.models import Article, ArticleUrl, ArticleVersion, Base
 from crawler.store.saves import SavedBatch, SaveOutcome, SaveRequest, SaveResult
@@ -83,12 +83,17 @@ class ArticleSaver:
         per article, so the failed one is reported in its slot and the others are stored.
         (Savepoints cost about a tenth of a save; failures are rare.) If the commit itself
         fails, this raises and none of them is stored.
+
+        A database that is unavailable (see :func:`~crawler.store.database.is_unavailable`)
+        fails the whole batch with :class:`~crawler.errors.DatabaseUnavailable`: nothing of
+        it is stored, and the same batch may be written again later.
         """
         try:
             with self._database.writing() as session:
                 saved = [self._save_in(session, request) for request in requests]
         except SQLAlchemyError as exc:
-            log.debug("a batch of %d failed (%s); saving one by one", len(requests), exc)
+            _raise_if_unavailable(exc)
+            log.debug("a batch of %d failed (%s); one by one", len(requests), first_line(exc))
             return self._save_each(requests)
         counted = [(site, learned) for _, site, learned in saved]
         self.boilerplate_counted(counted)
@@ -97,9 +102,13 @@ class ArticleSaver:
     def _save_each(self, requests: Sequence[SaveRequest]) -> SavedBatch:
         results: list[SaveResult | StoreError] = []
         counted: list[tuple[str, dict[str, bool]]] = []
-        with self._database.writing() as session:
-            for request in requests:
-                results.append(self._save_nested(session, request, counted))
+        try:
+            with self._database.writing() as session:
+                for request in requests:
+                    results.append(self._save_nested(session, request, counted))
+        except SQLAlchemyError as exc:
+            _raise_if_unavailable(exc)
+            raise
         self.boilerplate_counted(counted)
         return SavedBatch(results, counted)
 
@@ -131,6 +140,7 @@ class ArticleSaver:
                 log.debug("save of %s raced another writer; retrying", request.article.url)
                 continue
             except SQLAlchemyError as exc:
+                _raise_if_unavailable(exc)  # the whole transaction is lost, not this one
                 return StoreError(f"database error: {first_line(exc)}")
             counted.append((site, learned))
             return result
@@ -224,6 +234,11 @@ class ArticleSaver:
                 session, article.id, feed=feed, tags=tags, urls=link_urls, seen_at=fetched_at
             )
         return SaveResult(article.id, outcome, article.version_count), article.site, learned
+
+
+def _raise_if_unavailable(exc: SQLAlchemyError) -> None:
+    if is_unavailable(exc):
+        raise DatabaseUnavailable(f"database unavailable: {first_line(exc)}") from exc
 
 
 def _new_article(parsed: ParsedArticle, digest: str, fetched_at: datetime) -> Article:

@@ -1,0 +1,68 @@
+"""How Scrapy's own log lines name items and requests in a newsmon crawl: by URL only.
+
+Scrapy's ``LogFormatter`` puts an item's repr in the line it logs for a dropped item and
+for an item that raised; an article item holds a whole page. The item pipeline logs every
+article it could not store itself (once per reason, with the feed's name), so a dropped
+item is a debug line here, and an item that raised is named by its URL and the first line
+of its error. Set as Scrapy's ``LOG_FORMATTER`` by the runner.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import Spider
+from scrapy.http import Response
+from scrapy.logformatter import LogFormatter, LogFormatterResult
+from twisted.python.failure import Failure
+
+
+def item_name(item: Any) -> str:
+    """An item's URL when it has one, else its type: never its fields."""
+    url = getattr(item, "url", None)
+    return str(url) if isinstance(url, str) else type(item).__name__
+
+
+def _first_line(exception: BaseException) -> str:
+    text = str(exception).strip()
+    return text.splitlines()[0] if text else type(exception).__name__
+
+
+class UrlOnlyLogFormatter(LogFormatter):
+    """Scrapy's log lines with items named by URL and errors in one line."""
+
+    def dropped(
+        self,
+        item: Any,
+        exception: BaseException,
+        response: Response | Failure | None,
+        spider: Spider,
+    ) -> LogFormatterResult:
+        return {
+            "level": logging.DEBUG,  # the pipeline has said why, once per reason
+            "msg": "Dropped %(item)s: %(exception)s",
+            "args": {"item": item_name(item), "exception": _first_line(exception)},
+        }
+
+    def item_error(
+        self,
+        item: Any,
+        exception: BaseException,
+        response: Response | Failure | None,
+        spider: Spider,
+    ) -> LogFormatterResult:
+        return {
+            "level": logging.ERROR,
+            "msg": "Error processing %(item)s: %(exception)s",
+            "args": {"item": item_name(item), "exception": _first_line(exception)},
+        }
+
+    def scraped(
+        self, item: Any, response: Response | Failure | None, spider: Spider
+    ) -> LogFormatterResult:
+        return {
+            "level": logging.DEBUG,
+            "msg": "Scraped %(item)s",
+            "args": {"item": item_name(item)},
+        }
