@@ -19,6 +19,7 @@ PG_ADMIN_URL = os.environ.get(
     "NEWSMON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_SERVICES = os.environ.get("NEWSMON_REQUIRE_SERVICES") == "1"
+TEST_PASSWORD = "pw-never-logged-7f3a"
 
 
 def _unavailable(what: str, reason: str) -> None:
@@ -47,7 +48,12 @@ def pg_database() -> Iterator[str]:
             str(exc).splitlines()[0],
         )
     try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
+        url = admin_url.set(database=name)
+        if url.password is None:
+            # A password in every URL the tests hand out, so that a test can look for it in
+            # what the processes log (the server trusts 127.0.0.1: any password connects).
+            url = url.set(password=TEST_PASSWORD)
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

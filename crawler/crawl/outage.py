@@ -77,13 +77,12 @@ class Outage:
         if remaining <= 0:
             self.gave_up = True
             log.error(
-                "database still unavailable after %.0f s (%s; %d attempts: %s): %d not stored,"
-                " fetched again next run",
+                "database still unavailable after %.0f s (%s; %d attempts: %s): not waiting"
+                " any longer; what is not stored is fetched again next run",
                 self.waited,
                 self.what,
                 self.attempts,
                 self._tally(),
-                waiting,
             )
             return None
         delay = min(RETRY_MAX_DELAY, RETRY_FIRST_DELAY * 2.0 ** (self.attempts - 1))

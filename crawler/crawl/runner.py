@@ -167,6 +167,7 @@ class FeedRunner:
     ) -> FeedOutcome:
         from crawler.crawl.context import CrawlContext, FeedCrawler
         from crawler.crawl.feedrun import FeedRun
+        from crawler.crawl.outage import call_waiting_out_outages
         from crawler.crawl.spider import FeedSpider
 
         run = FeedRun(feed=feed, settings=self.settings, store=self.store)
@@ -174,7 +175,9 @@ class FeedRunner:
         # crawler (see crawler.crawl.context).
         context = CrawlContext(run, self.article_workers, self.host_guard, self.robots)
         started = time.monotonic()
-        run_id = await asyncio.to_thread(self.store.start_run, feed.name, run.started_at)
+        run_id = await call_waiting_out_outages(
+            "recording the run", self.store.start_run, feed.name, run.started_at
+        )
         crash: str | None = None
         try:
             await self._runner.crawl(FeedCrawler(FeedSpider, self._runner.settings, context))
@@ -192,8 +195,15 @@ class FeedRunner:
         error = crash or run.error
         if run.may_save_validators and not self.stopping:
             for url, validators in run.pending_validators.items():
-                await asyncio.to_thread(self.store.save_page_validators, feed.name, url, validators)
-        await asyncio.to_thread(
+                await call_waiting_out_outages(
+                    "saving feed validators",
+                    self.store.save_page_validators,
+                    feed.name,
+                    url,
+                    validators,
+                )
+        await call_waiting_out_outages(
+            "recording the run",
             self.store.finish_run,
             run_id,
             run.counts,

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from crawler.article import ParseHints
+from crawler.crawl.outage import OUTAGE_PATIENCE
 from crawler.crawl.parsing import Parsed, parse, warm_worker
 from crawler.crawl.processes import cpu_count, exit_with_owner_process, forkserver_context
 from crawler.crawl.writer import BatchWriter, open_in_writer_process
@@ -44,9 +45,15 @@ class ArticleWorkers:
     writer thread). Created once per :class:`~crawler.crawl.runner.FeedRunner`; :meth:`close`
     on stop."""
 
-    def __init__(self, processes: int | None = None, pool_after: int = POOL_AFTER_PAGES) -> None:
+    def __init__(
+        self,
+        processes: int | None = None,
+        pool_after: int = POOL_AFTER_PAGES,
+        outage_patience: float = OUTAGE_PATIENCE,
+    ) -> None:
         self.processes = cpu_count() if processes is None else processes
         self.pool_after = pool_after
+        self.outage_patience = outage_patience  # see crawler.crawl.outage
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-writer")
         self._batch_writers: dict[int, BatchWriter] = {}
         self._writer_process_started = False
@@ -87,7 +94,8 @@ class ArticleWorkers:
         """Store one article through the store's batch writer (see crawler.crawl.writer)."""
         writer = self._batch_writers.get(id(store))
         if writer is None:
-            writer = self._batch_writers[id(store)] = BatchWriter(store, self._writer)
+            writer = BatchWriter(store, self._writer, self.outage_patience)
+            self._batch_writers[id(store)] = writer
         if self._pool_ready and not self._writer_process_started and not self._closed:
             self._start_writer_process(writer)
         return await writer.save(request)
