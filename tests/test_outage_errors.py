@@ -169,3 +169,42 @@ def test_an_outage_past_its_patience_is_given_up_once() -> None:
     assert outage.gave_up
     assert outage.failed("database is locked", waiting=3) is None
     assert outage.attempts == 2
+
+
+def test_an_error_nobody_expected_keeps_the_validators_unsaved(tmp_path: Path) -> None:
+    """Scrapy's own signals for a callback or an item that raised reach the run."""
+    from scrapy import signals
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_reactor_settings
+    from twisted.python.failure import Failure
+
+    from crawler.crawl.context import CrawlContext, FeedCrawler
+    from crawler.crawl.pipeline import StorePipeline
+    from crawler.crawl.politeness import HostGuard
+    from crawler.crawl.spider import FeedSpider
+    from crawler.crawl.workers import ArticleWorkers
+
+    run = _run()
+    workers = ArticleWorkers(processes=1)
+    context = CrawlContext(run, workers, HostGuard(1, 0))
+    settings = {"TELNETCONSOLE_ENABLED": False, **get_reactor_settings()}
+    crawler = FeedCrawler(FeedSpider, settings, context)
+    crawler._apply_settings()
+    spider = FeedSpider.from_crawler(crawler)
+    pipeline = StorePipeline.from_crawler(crawler)  # held, as Scrapy holds it (weak signals)
+    response = HtmlResponse("https://news.example/feed", body=b"<html></html>")
+    try:
+        raise ValueError("unexpected\nmore")
+    except ValueError:
+        failure = Failure()
+    crawler.signals.send_catch_log(
+        signal=signals.spider_error, failure=failure, response=response, spider=spider
+    )
+    assert not run.may_save_validators
+    assert run.problems == ["https://news.example/feed: internal error: unexpected"]
+    crawler.signals.send_catch_log(
+        signal=signals.item_error, item=_page(), response=response, spider=spider, failure=failure
+    )
+    assert run.unsaved == {"ValueError: unexpected": 1}
+    assert pipeline.run is run
+    workers.close()

@@ -11,10 +11,12 @@ import logging
 from functools import partial
 from typing import Any, Self
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.python.failure import Failure
 
 from crawler.article import ParseHints, entry_fields
 from crawler.crawl.context import context_of
@@ -22,7 +24,7 @@ from crawler.crawl.feedrun import ArticlePage, FeedRun
 from crawler.crawl.outage import unavailable_reason
 from crawler.crawl.parsing import Parsed
 from crawler.crawl.workers import ArticleWorkers
-from crawler.errors import StoreError, WorkerCrashed
+from crawler.errors import NewsmonError, StoreError, WorkerCrashed
 from crawler.store.database import first_line
 from crawler.store.saves import SaveRequest
 from crawler.urls import site_of
@@ -67,7 +69,15 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         context = context_of(crawler)
-        return cls(context.run, context.workers, crawler.stats)
+        pipeline = cls(context.run, context.workers, crawler.stats)
+        crawler.signals.connect(pipeline.item_failed, signal=signals.item_error)
+        return pipeline
+
+    def item_failed(self, item: Any, failure: Failure) -> None:
+        """An error nobody expected (Scrapy has logged it): the article is not stored, and
+        the next run must fetch it again."""
+        if isinstance(item, ArticlePage):
+            self.run.not_stored(item.url, _reason(failure.value or RuntimeError()))
 
     def close_spider(self) -> None:
         summary = self.run.unsaved_summary()
@@ -105,4 +115,8 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, SQLAlchemyError):
         reason = unavailable_reason(exc)
         return f"database unavailable: {reason}" if reason else f"database error: {first_line(exc)}"
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = str(exc).strip()
+    first = message.splitlines()[0] if message else ""
+    if isinstance(exc, NewsmonError):  # ours: the message says it all
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

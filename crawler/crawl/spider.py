@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any, Self
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -61,7 +62,16 @@ class FeedSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         # The run comes with the crawler, as every component's share does.
-        return super().from_crawler(crawler, context_of(crawler).run, *args, **kwargs)
+        spider = super().from_crawler(crawler, context_of(crawler).run, *args, **kwargs)
+        crawler.signals.connect(spider.callback_failed, signal=signals.spider_error)
+        return spider
+
+    def callback_failed(self, failure: Failure, response: Response | Failure) -> None:
+        """A callback raised (Scrapy has logged it): what the page led to may be missing,
+        so the feed's validators must not hide it from the next run."""
+        url = response.url if isinstance(response, Response) else self.feed.url
+        self.run.transient_failures += 1
+        self.run.problem(url, f"internal error: {_one_line(failure.value or RuntimeError())}")
 
     async def start(self) -> AsyncIterator[Request]:
         self.run.sitemaps_seen.add(self.feed.url)
@@ -344,7 +354,8 @@ def _newest_first(candidate: Candidate) -> tuple[bool, float]:
 
 
 def _one_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = str(exc).strip()
+    return message.splitlines()[0] if message else type(exc).__name__
 
 
 def _header(response: Response, name: bytes) -> str | None:
