@@ -112,11 +112,6 @@ class BatchWriter:
     def use_process(self, process: ProcessPoolExecutor) -> None:
         self._process = process
 
-    @property
-    def is_waiting(self) -> bool:
-        """A batch waits for an unavailable database to come back."""
-        return self._retry is not None
-
     def stop_waiting(self) -> None:
         """On the loop, when the runner stops: what waits on an outage counts as not stored
         now (the run is interrupted; its feeds are fetched again), and no batch waits from
