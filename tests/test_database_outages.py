@@ -306,6 +306,46 @@ def test_a_disk_full_beyond_patience_keeps_the_validators_and_the_next_run_store
     assert counts["page_states"] == 1
 
 
+def test_a_service_stopped_on_a_full_disk_stops_at_once_and_after_a_restart_stores_all(
+    tmpfs: Path, tmp_path: Path, site: GeneratedSite
+) -> None:
+    database = tmpfs / "news.db"
+    settings = write_settings(tmp_path, f"sqlite:///{database}", site)
+    filler = DiskFiller(site, tmpfs, FILL_AFTER)
+    service = ServiceProcess(settings)
+    try:
+        wait_for("the disk to fill up", filler.filled.is_set, timeout=120, service=service)
+        wait_for("the writer to meet the full disk", lambda: "database unavailable" in service.log)
+        # SIGTERM while articles wait for the disk: the stop does not wait out the outage.
+        assert service.terminate(timeout=60) == 0, service.log[-3000:]
+    finally:
+        service.close()
+    first_log = service.log
+    assert "service stopped" in first_log
+    stored = sqlite_counts(database)
+    assert stored["articles"] < ARTICLES
+    assert stored["page_states"] == 0  # no validators: the next run fetches the feed whole
+    filler.free()
+
+    # Restarted with space again: the interrupted run is run again at once.
+    service = ServiceProcess(settings, log_name="service-2.log")
+    try:
+
+        def finished_run() -> bool:
+            return any(outcome == "ok" for outcome, _ in sqlite_counts(database)["runs"])
+
+        wait_for("the rerun after the restart", finished_run, timeout=180, service=service)
+        assert service.terminate() == 0
+    finally:
+        service.close()
+    counts = sqlite_counts(database)
+    assert_every_article_once(counts, site)
+    assert counts["page_states"] == 1
+    logs = first_log + service.log
+    assert len(lines_with(logs, "database or disk is full")) <= 6
+    assert_no_page_text(logs, site.stories)
+
+
 # -- PostgreSQL: the crawl's connections terminated mid-crawl ----------------------------
 
 

@@ -111,12 +111,21 @@ class Outage:
         return ", ".join(f"{reason} ×{count}" for reason, count in self.failures.most_common())
 
 
+def _never() -> bool:
+    return False
+
+
 async def call_waiting_out_outages(
-    what: str, function: Callable[..., T], *args: object, patience: float = OUTAGE_PATIENCE
+    what: str,
+    function: Callable[..., T],
+    *args: object,
+    patience: float = OUTAGE_PATIENCE,
+    stopping: Callable[[], bool] = _never,
 ) -> T:
     """``function(*args)`` in a worker thread, tried again while the database is
-    unavailable (for at most ``patience`` seconds); raises the last error after that, or
-    at once for any other error."""
+    unavailable (for at most ``patience`` seconds, and not once ``stopping()`` is true: a
+    stop must not wait for the database); raises the last error after that, or at once
+    for any other error."""
     outage: Outage | None = None
     while True:
         try:
@@ -127,7 +136,7 @@ async def call_waiting_out_outages(
                 raise
             outage = outage or Outage(what, patience)
             delay = outage.failed(reason, 1)
-            if delay is None:
+            if delay is None or stopping():
                 raise DatabaseUnavailable(f"database unavailable: {reason}") from exc
             await asyncio.sleep(delay)
             continue

@@ -19,6 +19,7 @@ from typing import Any
 from crawler.config import FeedConfig, Settings
 from crawler.crawl.politeness import HostGuard
 from crawler.crawl.robots import RobotsCache
+from crawler.errors import DatabaseUnavailable
 from crawler.store.store import RunCounts, Store
 
 log = logging.getLogger("crawler.crawl.runner")
@@ -175,8 +176,12 @@ class FeedRunner:
         # crawler (see crawler.crawl.context).
         context = CrawlContext(run, self.article_workers, self.host_guard, self.robots)
         started = time.monotonic()
+
+        def stopping() -> bool:
+            return self.stopping
+
         run_id = await call_waiting_out_outages(
-            "recording the run", self.store.start_run, feed.name, run.started_at
+            "recording the run", self.store.start_run, feed.name, run.started_at, stopping=stopping
         )
         crash: str | None = None
         try:
@@ -193,24 +198,31 @@ class FeedRunner:
         else:
             outcome = "ok"
         error = crash or run.error
-        if run.may_save_validators and not self.stopping:
-            for url, validators in run.pending_validators.items():
-                await call_waiting_out_outages(
-                    "saving feed validators",
-                    self.store.save_page_validators,
-                    feed.name,
-                    url,
-                    validators,
-                )
-        await call_waiting_out_outages(
-            "recording the run",
-            self.store.finish_run,
-            run_id,
-            run.counts,
-            outcome,
-            error,
-            next_run_at() if next_run_at else None,
-        )
+        try:
+            if run.may_save_validators and not self.stopping:
+                for url, validators in run.pending_validators.items():
+                    await call_waiting_out_outages(
+                        "saving feed validators",
+                        self.store.save_page_validators,
+                        feed.name,
+                        url,
+                        validators,
+                        stopping=stopping,
+                    )
+            await call_waiting_out_outages(
+                "recording the run",
+                self.store.finish_run,
+                run_id,
+                run.counts,
+                outcome,
+                error,
+                next_run_at() if next_run_at else None,
+                stopping=stopping,
+            )
+        except DatabaseUnavailable as exc:
+            # Unsaved validators only make the next run fetch more; the run left "running"
+            # is marked interrupted, and run again, at the next start.
+            log.error("feed %s: run not recorded: %s", feed.name, exc)
         result = FeedOutcome(
             feed=feed.name,
             outcome=outcome,

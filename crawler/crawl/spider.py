@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from functools import partial
 from typing import Any, Self
@@ -54,15 +54,22 @@ MAX_CHILD_SITEMAPS = 20
 class FeedSpider(scrapy.Spider):
     name = "newsmon-feed"
 
-    def __init__(self, run: FeedRun, **kwargs: Any) -> None:
+    def __init__(
+        self, run: FeedRun, stopping: Callable[[], bool] = lambda: False, **kwargs: Any
+    ) -> None:
         super().__init__(name=f"feed:{run.feed.name}", **kwargs)
         self.run = run
         self.feed = run.feed
+        self._stopping = stopping  # the runner stops: no database outage is waited out
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         # The run comes with the crawler, as every component's share does.
-        spider = super().from_crawler(crawler, context_of(crawler).run, *args, **kwargs)
+        context = context_of(crawler)
+        workers = context.workers
+        spider = super().from_crawler(
+            crawler, context.run, lambda: workers.stopping, *args, **kwargs
+        )
         crawler.signals.connect(spider.callback_failed, signal=signals.spider_error)
         return spider
 
@@ -84,7 +91,11 @@ class FeedSpider(scrapy.Spider):
         validators: PageValidators | None = None
         try:
             validators = await call_waiting_out_outages(
-                "reading feed state", self.run.store.page_validators, self.feed.name, url
+                "reading feed state",
+                self.run.store.page_validators,
+                self.feed.name,
+                url,
+                stopping=self._stopping,
             )
         except (SQLAlchemyError, StoreError) as exc:
             reason = _one_line(exc)
@@ -240,7 +251,9 @@ class FeedSpider(scrapy.Spider):
         store = self.run.store
         keys = [url_key(c.url) for c in allowed]
         try:
-            known = await call_waiting_out_outages("reading known URLs", store.known_urls, keys)
+            known = await call_waiting_out_outages(
+                "reading known URLs", store.known_urls, keys, stopping=self._stopping
+            )
         except (SQLAlchemyError, StoreError) as exc:
             # Fetch them all: saving an article stored already merges into its row.
             log.warning("feed %s: every article fetched: %s", self.feed.name, _one_line(exc))
@@ -264,6 +277,7 @@ class FeedSpider(scrapy.Spider):
                 "linking known articles",
                 partial(store.link_known, feed=self.feed.name, tags=self.feed.tags, seen_at=now),
                 links,
+                stopping=self._stopping,
             )
         except (SQLAlchemyError, StoreError) as exc:
             for _, url in links:

@@ -62,6 +62,7 @@ class ArticleWorkers:
         self._thread_parses = 0
         self._lock = threading.Lock()
         self._closed = False
+        self._stopping = False
 
     @property
     def uses_processes(self) -> bool:
@@ -96,13 +97,21 @@ class ArticleWorkers:
         if writer is None:
             writer = BatchWriter(store, self._writer, self.outage_patience)
             self._batch_writers[id(store)] = writer
+        if self._stopping:
+            writer.stop_waiting()  # a writer made after the stop began
         if self._pool_ready and not self._writer_process_started and not self._closed:
             self._start_writer_process(writer)
         return await writer.save(request)
 
+    @property
+    def stopping(self) -> bool:
+        """The runner stops: nothing waits for an unavailable database any more."""
+        return self._stopping
+
     def stop_waiting(self) -> None:
         """On the loop, when the runner stops: saves that wait for an unavailable database
         fail now (see :meth:`BatchWriter.stop_waiting`) instead of holding the stop up."""
+        self._stopping = True
         for writer in list(self._batch_writers.values()):
             writer.stop_waiting()
 

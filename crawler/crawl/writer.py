@@ -124,7 +124,7 @@ class BatchWriter:
         waiting, self._pending = self._pending, []
         self._busy = False
         reason = self._outage.failures.most_common(1)[0][0] if self._outage else "stopping"
-        error = DatabaseUnavailable(f"database unavailable: {reason} (stopped waiting)")
+        error = DatabaseUnavailable(f"database unavailable: {reason}")  # the same reason
         for _, done in waiting:
             if not done.done():
                 done.set_exception(error)
