@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
 
@@ -69,11 +69,21 @@ class ServiceProcess:
         self._log.close()
 
 
+class Watched(Protocol):
+    """A process of ours that a wait gives up on when it exits (a ServiceProcess or any
+    other with a log)."""
+
+    @property
+    def log(self) -> str: ...
+
+    def alive(self) -> bool: ...
+
+
 def wait_for(
     what: str,
     probe: Callable[[], T | None],
     timeout: float = 60,
-    service: ServiceProcess | None = None,
+    service: Watched | None = None,
 ) -> T:
     """Poll ``probe`` until it returns a truthy value; fail with ``what`` after ``timeout``.
 
