@@ -100,6 +100,7 @@ Jitter = Annotated[timedelta, _duration_in("0s", "1d")]
 CacheAge = Annotated[timedelta, _duration_in("0s", "30d")]
 RevisitWindow = Annotated[timedelta, _duration_in("0s", "366d")]
 EntryAge = Annotated[timedelta, _duration_in("1h", "3660d")]
+RunTime = Annotated[timedelta, _duration_in("1s", "1d")]
 
 
 class _Model(BaseModel):
@@ -184,6 +185,8 @@ class CrawlConfig(_Model):
     max_articles_per_run: Annotated[StrictInt, _number_in(1, 1_000_000)] = 500
     revisit_window: RevisitWindow = timedelta(hours=48)
     retries: Annotated[StrictInt, _number_in(0, 10)] = 2
+    # A feed run still going after this is stopped (crawler.crawl.runner): recorded partial.
+    max_run_time: RunTime = timedelta(minutes=30)
     # Off: no request to loopback, private, link-local... addresses, except the host:port
     # pairs that configured feed URLs name (crawler.crawl.destinations).
     allow_private_networks: StrictBool = False

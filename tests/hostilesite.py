@@ -6,7 +6,12 @@ break: too large, the wrong or no Content-Type, binary data, an empty body, malf
 a redirect loop and a gzip bomb. Further feed URLs are broken themselves: malformed XML, an
 HTML page instead of a feed, an empty body, a feed of 50,000 items, a gzipped sitemap that
 inflates far beyond any size limit, sitemap indexes that point back at themselves and one
-that fans out to hundreds of child sitemaps.
+that fans out to hundreds of child sitemaps. For the bounds on memory and time:
+``/feeds/big-N.xml`` (``big-N-M.xml``: from the M-th on) lists N article pages just under
+``big_page_bytes`` (the padding is HTML comments, so parsing them stays cheap and the test
+measures what the crawl holds, not what the parser builds), and ``/feeds/slow-N.xml`` lists
+N pages that a slowloris server trickles a byte every ``SLOW_BYTE_SECONDS`` forever (until
+the client hangs up).
 
 ``HOSTILE_PAGES`` tells the tests what the crawler should make of each linked page;
 ``HostileSite.requests`` records what was asked of the server.
@@ -19,6 +24,7 @@ import html
 import json
 import random
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +41,7 @@ __all__ = [
     "HUGE_FEED_ITEMS",
     "MAX_PAGE_BYTES",
     "SITEMAP_MANY_URLS",
+    "SLOW_BYTE_SECONDS",
     "HostileFeed",
     "HostilePage",
     "HostileSite",
@@ -57,6 +64,8 @@ HUGE_FEED_ITEMS = 50_000
 SITEMAP_MANY_URLS = 1_000  # /sitemaps/many.xml: a news sitemap of dated /more/N articles
 WIDE_SITEMAP_CHILDREN = 60
 REDIRECT_LOOP = ("/loop/a", "/loop/b")
+SLOW_BYTE_SECONDS = 0.05  # /slow/N: one byte this often, forever
+SLOW_ANNOUNCED_BYTES = 1_000_000  # the Content-Length a slow page announces, never reached
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,7 @@ class _Reply:
     content_type: str | None = HTML
     # False: no Content-Length, the body ends when the connection closes (HTTP/1.0).
     content_length: bool = True
+    trickle: bool = False  # after the headers, a byte every SLOW_BYTE_SECONDS, forever
 
 
 # -- content --------------------------------------------------------------------------------
@@ -326,7 +336,8 @@ def sitemap_many_order() -> list[int]:
 class HostileSite:
     """The hostile site on its own 127.0.0.1 port; a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, big_page_bytes: int = MAX_PAGE_BYTES - 1_000) -> None:
+        self.big_page_bytes = big_page_bytes
         self.requests: list[Served] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -431,6 +442,12 @@ class HostileSite:
         if path == "/a/gzip-bomb":
             bomb = self._cached("bomb", lambda: _gzip_bomb(BOMB_INFLATED_BYTES))
             return _Reply(200, bomb, headers=(("Content-Encoding", "gzip"),))
+        if path.startswith("/big/"):
+            index = int(path.removeprefix("/big/"))
+            return _Reply(200, self._big_page(index))
+        if path.startswith("/slow/"):
+            return _Reply(200, b"<", headers=(("Content-Length", str(SLOW_ANNOUNCED_BYTES)),),
+                          content_length=False, trickle=True)  # fmt: skip
         if path.startswith(("/many/", "/more/")):
             index = int(path[len("/many/") :])
             title = f"Story number {index}"
@@ -439,6 +456,13 @@ class HostileSite:
         return None
 
     def _route_feed(self, path: str) -> _Reply | None:
+        if path.startswith(("/feeds/big-", "/feeds/slow-")) and path.endswith(".xml"):
+            # /feeds/big-N.xml: pages 0..N-1; /feeds/big-N-M.xml: N pages from M on
+            kind, count, *first = path.removeprefix("/feeds/").removesuffix(".xml").split("-")
+            start = int(first[0]) if first else 0
+            items = [(f"/{kind}/{i}", f"{kind.title()} story {i}", huge_feed_date(i))
+                     for i in range(start, start + int(count))]  # fmt: skip
+            return _Reply(200, _rss(items, title=f"{kind.title()} news"), content_type=RSS)
         if path == "/feeds/no-items.xml":
             return _Reply(200, _rss([], title="Quiet"), content_type=RSS)
         if path == "/feeds/malformed.xml":
@@ -499,8 +523,36 @@ class HostileSite:
             view = memoryview(reply.body)
             for start in range(0, len(view), 65_536):
                 handler.wfile.write(view[start : start + 65_536])
+            if reply.trickle:
+                self._trickle(handler)
         except OSError:  # the client hung up: expected once it has seen enough
             pass
+
+    def _trickle(self, handler: BaseHTTPRequestHandler) -> None:
+        """A byte at a time until the client hangs up (OSError) or the site closes."""
+        while not self._closed:
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            time.sleep(SLOW_BYTE_SECONDS)
+
+    def _big_page(self, index: int) -> bytes:
+        """Article ``index``, padded to ``big_page_bytes`` with comments (of 100 KB: a
+        parser refuses a single text node of 10 MB)."""
+        paragraphs = tuple(f"{p} (Big story {index}.)" for p in _PARAGRAPHS)
+        head = _article(f"Big story number {index}", paragraphs, huge_feed_date(index)).encode()
+        padding = self._cached(
+            f"padding-{self.big_page_bytes - len(head)}",
+            lambda: _padding(self.big_page_bytes - len(head)),
+        )
+        return head.replace(b"</body>", padding + b"</body>", 1)
+
+
+def _padding(size: int) -> bytes:
+    """``size`` bytes (or a little less) of HTML comments."""
+    chunk = b"<!-- " + b"x" * 99_990 + b" -->\n"
+    whole, rest = divmod(max(size, 0), len(chunk))
+    tail = b"<!-- " + b"x" * (rest - 10) + b" -->\n" if rest > 10 else b""
+    return chunk * whole + tail
 
 
 def _oversize_page() -> bytes:

@@ -381,6 +381,7 @@ RANGES = [
     ("crawl", "max_articles_per_run", "1", "1_000_000", "0", "1_000_001", "1 to 1_000_000"),
     ("crawl", "revisit_window", '"0s"', '"366d"', None, '"367d"', "0s to 366d"),
     ("crawl", "retries", "0", "10", "-1", "11", "0 to 10"),
+    ("crawl", "max_run_time", '"1s"', '"1d"', '"0s"', '"1d1s"', "1s to 1d"),
     ("schedule", "every", '"1s"', '"366d"', '"0s"', '"366d1s"', "1s to 366d"),
     ("schedule", "jitter", '"0s"', '"1d"', None, '"1d1s"', "0s to 1d"),
     ("listing", "max_pages", "1", "50", "0", "51", "1 to 50"),

@@ -16,7 +16,7 @@ through a process-wide registry: two runners in one process would share it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy import Spider
@@ -24,9 +24,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
 
+from crawler.crawl.budget import ResponseBudget
 from crawler.crawl.feedrun import FeedRun
 from crawler.crawl.politeness import HostGuard
 from crawler.crawl.robots import RobotsCache
+from crawler.crawl.stopping import RunStop
 from crawler.crawl.workers import ArticleWorkers
 
 
@@ -38,6 +40,8 @@ class CrawlContext:
     workers: ArticleWorkers  # the runner's, for every crawl
     host_guard: HostGuard  # the runner's, for every crawl
     robots: RobotsCache | None = None  # the runner's; None: Scrapy's per-crawl robots.txt
+    budget: ResponseBudget | None = None  # the runner's; None: response memory not capped
+    stop: RunStop = field(default_factory=RunStop)  # this crawl's own
 
 
 class FeedCrawler(Crawler):

@@ -18,21 +18,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError, IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    IgnoreRequest,
+    NotConfigured,
+)
 from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.error import DNSLookupError
 
+from crawler.crawl.budget import BodyBytes, ResponseBudget
 from crawler.crawl.context import FeedCrawler, context_of
 from crawler.crawl.politeness import HostGuard
 from crawler.crawl.robots import RobotsCache
+from crawler.crawl.stopping import RunStop
 
 log = logging.getLogger("crawler.crawl.politeness")
 robots_log = logging.getLogger("crawler.crawl.robots")
@@ -41,6 +49,7 @@ _HOST_UNREACHABLE = (CannotResolveHostError, DNSLookupError, DownloadConnectionR
 
 _SLOT_KEY = "newsmon_host_slot"
 _BACKED_OFF_KEY = "newsmon_backed_off"  # the retry attempt whose back-off was waited out
+_BYTES_KEY = "newsmon_body_bytes"  # the article request's account in the ResponseBudget
 # Retries wait base * 2**(attempt-1) seconds (with jitter), capped.
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_CAP = 60.0
@@ -54,13 +63,16 @@ class HostGuardMiddleware:
     never other 4xx) first waits exponentially longer with each attempt.
     """
 
-    def __init__(self, guard: HostGuard, user_agent: str) -> None:
+    def __init__(self, guard: HostGuard, user_agent: str, stop: RunStop | None = None) -> None:
         self.guard = guard
         self.user_agent = user_agent  # whose Crawl-delay to obey
+        self.stop = stop or RunStop()  # a stopped crawl waits for neither back-off nor slot
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        middleware = cls(context_of(crawler).host_guard, crawler.settings.get("USER_AGENT") or "*")
+        context = context_of(crawler)
+        user_agent = crawler.settings.get("USER_AGENT") or "*"
+        middleware = cls(context.host_guard, user_agent, context.stop)
         crawler.signals.connect(middleware.robots_parsed, signal=signals.robots_parsed)
         return middleware
 
@@ -69,8 +81,10 @@ class HostGuardMiddleware:
         if attempt > request.meta.get(_BACKED_OFF_KEY, 0):
             # Once per attempt: a redirect of the retried request carries its meta along.
             request.meta[_BACKED_OFF_KEY] = attempt
-            await asyncio.sleep(retry_backoff(attempt))
-        request.meta[_SLOT_KEY] = await self.guard.acquire(host_of(request))
+            await self.stop.race(request, asyncio.sleep(retry_backoff(attempt)))
+        request.meta[_SLOT_KEY] = await self.stop.race(
+            request, self.guard.acquire(host_of(request))
+        )
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._release(request)
@@ -94,6 +108,122 @@ class HostGuardMiddleware:
             host = host_of(request)
             log.info("%s asks for Crawl-delay %s s; obeying", host, delay)
             self.guard.set_crawl_delay(host, float(delay))
+
+
+class ResponseBudgetMiddleware:
+    """Holds each article request back until the runner's :class:`ResponseBudget` has room
+    for its host, and counts its bytes from the first one received.
+
+    Placed after :class:`HostGuardMiddleware`: a request waits here holding its host slot,
+    so a host has at most ``concurrent_requests_per_host`` requests admitted and not yet
+    complete, and each of them brings at most ``max_page_bytes``. Retries and redirects
+    carry the request's account in their meta and start it again from zero. The account
+    is closed when the download fails, or by :class:`ResponseBudgetSpiderMiddleware` once
+    the page has been handled; whatever a crawl still holds when it closes is given back
+    then.
+    """
+
+    def __init__(self, budget: ResponseBudget, stop: RunStop) -> None:
+        self.budget = budget
+        self.stop = stop
+        self._accounts: list[BodyBytes] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        context = context_of(crawler)
+        if context.budget is None:
+            raise NotConfigured("response memory is not capped in this crawl")
+        middleware = cls(context.budget, context.stop)
+        crawler.signals.connect(middleware.bytes_received, signal=signals.bytes_received)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    async def process_request(self, request: Request) -> None:
+        if "candidate" not in request.meta:  # only article pages: feed pages come one by one
+            return
+        self.stop.check(request)
+        earlier: BodyBytes | None = request.meta.get(_BYTES_KEY)
+        account = await self.stop.race(request, self.budget.admit(host_of(request), earlier))
+        if account is not earlier:
+            self._accounts.append(account)
+        request.meta[_BYTES_KEY] = account
+
+    def bytes_received(self, data: bytes, request: Request, **kwargs: Any) -> None:
+        account = request.meta.get(_BYTES_KEY)
+        if account is not None:
+            self.budget.add(account, len(data))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        account = request.meta.get(_BYTES_KEY)
+        if account is not None:
+            self.budget.resize(account, len(response.body))
+        return response
+
+    def process_exception(self, request: Request, exception: BaseException) -> None:
+        account = request.meta.get(_BYTES_KEY)
+        if account is not None:
+            self.budget.release(account)
+
+    def spider_closed(self) -> None:
+        for account in self._accounts:
+            self.budget.release(account)
+        self._accounts.clear()
+
+
+class ResponseBudgetSpiderMiddleware:
+    """Counts an article response at the size the spider gets it (decompressed), and
+    closes its account in the :class:`ResponseBudget` once the page has been handled: after
+    the item pipeline (stored, skipped or dropped), or when the callback or errback yielded
+    no item (an empty page, an HTTP error)."""
+
+    def __init__(self, budget: ResponseBudget) -> None:
+        self.budget = budget
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        budget = context_of(crawler).budget
+        if budget is None:
+            raise NotConfigured("response memory is not capped in this crawl")
+        middleware = cls(budget)
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(middleware.item_done, signal=signal)
+        return middleware
+
+    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterator[Any]:
+        has_item = False
+        try:
+            for output in result:
+                has_item = has_item or not isinstance(output, Request)
+                yield output
+        finally:
+            if not has_item:
+                self._release(response)
+
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        has_item = False
+        try:
+            async for output in result:
+                has_item = has_item or not isinstance(output, Request)
+                yield output
+        finally:
+            if not has_item:
+                self._release(response)
+
+    def process_spider_exception(self, response: Response, exception: Exception) -> None:
+        self._release(response)
+
+    def item_done(self, response: Response | None = None, **kwargs: Any) -> None:
+        if response is not None:
+            self._release(response)
+
+    def _release(self, response: Response) -> None:
+        if not isinstance(response, Response) or response.request is None:
+            return
+        account = response.meta.get(_BYTES_KEY)
+        if account is not None:
+            self.budget.release(account)
 
 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):

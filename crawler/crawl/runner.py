@@ -13,12 +13,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.config import FeedConfig, Settings
+from crawler.config_values import format_duration
+from crawler.crawl.budget import ResponseBudget
 from crawler.crawl.politeness import HostGuard
 from crawler.crawl.robots import RobotsCache
+from crawler.crawl.stopping import RunStop
 from crawler.errors import DatabaseUnavailable
 from crawler.store.store import RunCounts, Store
 
@@ -27,6 +30,11 @@ log = logging.getLogger("crawler.crawl.runner")
 runs_log = logging.getLogger("crawler.crawl.runs")
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# How long stop() waits for crawls to wind down once their downloads are cancelled (storing
+# what was parsed already, closing spiders) before it leaves them: the service must end well
+# within the 30 s a supervisor gives it (deploy/newsmon.service).
+STOP_GRACE_SECONDS = 15.0
+INTERRUPTED_REASON = "interrupted: the service is stopping"
 
 
 def install_asyncio_reactor() -> asyncio.AbstractEventLoop:
@@ -75,6 +83,12 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "DOWNLOAD_TIMEOUT": crawl.timeout,
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
         "DOWNLOAD_WARNSIZE": 0,
+        # Scrapy's HTTP/1.1 handler, with downloads cancelled when their crawl is stopped
+        # (crawler.crawl.stopping); DOWNLOAD_TIMEOUT covers the whole body of each attempt.
+        "DOWNLOAD_HANDLERS": {
+            "http": "crawler.crawl.stopping.CancellableDownloadHandler",
+            "https": "crawler.crawl.stopping.CancellableDownloadHandler",
+        },
         "RETRY_ENABLED": crawl.retries > 0,
         "RETRY_TIMES": crawl.retries,
         # The spider's errbacks log each failure once, in our words; Scrapy's "Gave up
@@ -84,6 +98,9 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
             "crawler.crawl.destinations.DestinationPolicyMiddleware": 40,  # before robots.txt
             # the per-host budget of every crawl, and the back-off of Scrapy's retries
             "crawler.crawl.middlewares.HostGuardMiddleware": 1000,
+            # response memory (crawler.crawl.budget): a request with its host slot waits
+            # here until the host and the process hold few enough bodies
+            "crawler.crawl.middlewares.ResponseBudgetMiddleware": 1010,
             # robots.txt once per host for every crawl of the process (and across restarts)
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.crawl.middlewares.SharedRobotsTxtMiddleware": 100,
@@ -94,6 +111,7 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "LOG_ENABLED": False,
         # Items in Scrapy's log lines by URL only: an article item holds a whole page.
         "LOG_FORMATTER": "crawler.crawl.log_formatter.UrlOnlyLogFormatter",
+        "SPIDER_MIDDLEWARES": {"crawler.crawl.middlewares.ResponseBudgetSpiderMiddleware": 10},
         "ITEM_PIPELINES": {"crawler.crawl.pipeline.StorePipeline": 300},
         # An article response yields one item: more in flight per response buys nothing.
         "CONCURRENT_ITEMS": 16,
@@ -148,6 +166,9 @@ class FeedRunner:
             settings.crawl.concurrent_requests_per_host, settings.crawl.download_delay
         )
         self.robots = RobotsCache(store, settings.crawl.robots_txt_max_age)
+        # Bytes of article responses held at once, for every crawl (crawler.crawl.budget).
+        self.budget = ResponseBudget(settings.crawl.max_page_bytes)
+        self._running: set[RunStop] = set()
         self.stopping = False
 
     def update_settings(self, settings: Settings) -> None:
@@ -160,6 +181,7 @@ class FeedRunner:
             settings.crawl.concurrent_requests_per_host, settings.crawl.download_delay
         )
         self.robots.max_age = settings.crawl.robots_txt_max_age
+        self.budget.reconfigure(settings.crawl.max_page_bytes)
 
     async def run_feed(
         self,
@@ -174,7 +196,10 @@ class FeedRunner:
         run = FeedRun(feed=feed, settings=self.settings, store=self.store)
         # The crawl's components take their share of the run and of this runner from the
         # crawler (see crawler.crawl.context).
-        context = CrawlContext(run, self.article_workers, self.host_guard, self.robots)
+        stop = RunStop()
+        context = CrawlContext(
+            run, self.article_workers, self.host_guard, self.robots, self.budget, stop
+        )
         started = time.monotonic()
 
         def stopping() -> bool:
@@ -184,22 +209,29 @@ class FeedRunner:
             "recording the run", self.store.start_run, feed.name, run.started_at, stopping=stopping
         )
         crash: str | None = None
+        crawler = FeedCrawler(FeedSpider, self._runner.settings, context)
+        self._running.add(stop)
+        if self.stopping:
+            stop.set(INTERRUPTED_REASON)
         try:
-            await self._runner.crawl(FeedCrawler(FeedSpider, self._runner.settings, context))
+            await self._crawl_within(crawler, stop, self.settings.crawl.max_run_time)
         except Exception as exc:  # a crawl that blows up must not take the service with it
             log.exception("feed %s: crawl crashed", feed.name)
             crash = f"crawl crashed: {type(exc).__name__}: {exc}"
+        finally:
+            self._running.discard(stop)
         if self.stopping:
             outcome = "interrupted"
         elif crash or run.failure:
             outcome = "failed"
-        elif run.counts.errors:
+        elif run.counts.errors or stop.is_set:
             outcome = "partial"
         else:
             outcome = "ok"
-        error = crash or run.error
+        error = crash or run.failure or stop.reason or run.error
         try:
-            if run.may_save_validators and not self.stopping:
+            # Not after a stopped run either: a 304 next time would hide what it did not fetch.
+            if run.may_save_validators and not self.stopping and not stop.is_set:
                 for url, validators in run.pending_validators.items():
                     await call_waiting_out_outages(
                         "saving feed validators",
@@ -237,6 +269,26 @@ class FeedRunner:
         )
         return result
 
+    async def _crawl_within(self, crawler: Any, stop: RunStop, max_run_time: timedelta) -> None:
+        """Run the crawl; past ``max_run_time`` stop it: downloads in flight are cancelled,
+        what was stored stays stored."""
+        crawl = asyncio.ensure_future(self._runner.crawl(crawler))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait(
+                {crawl, stopped},
+                timeout=max_run_time.total_seconds(),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            stopped.cancel()
+        if not crawl.done():
+            if not stop.is_set:
+                stop.set(f"stopped after max_run_time {format_duration(max_run_time)}")
+                log.warning("feed %s: %s", crawler.context.run.feed.name, stop.reason)
+            await _stop_engine(crawler, crawl)
+        await crawl
+
     async def run_feeds(
         self,
         feeds: Iterable[FeedConfig],
@@ -253,23 +305,50 @@ class FeedRunner:
 
         return list(await asyncio.gather(*(run_one(f) for f in feeds)))
 
-    async def stop(self) -> None:
-        """Stop running crawls; what they fetched so far is already committed."""
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> bool:
+        """Stop running crawls, cancelling their downloads in flight; what they stored so
+        far is committed. Waits at most ``grace`` seconds for them to wind down; False when
+        some did not (their runs stay open and are recorded interrupted at the next start)."""
         self.stopping = True
         self.article_workers.stop_waiting()  # no save waits out a database outage now
+        for stop in list(self._running):
+            stop.set(INTERRUPTED_REASON)
+        deadline = asyncio.get_running_loop().time() + grace
         await self._runner.stop()
         # A crawl still opening its spider when stop() came misses it (Scrapy only stops
         # crawlers whose engine runs already), then runs and, once done, never closes: the
         # join would wait forever. Stop such engines until every crawl has ended.
         join = asyncio.ensure_future(self._runner.join())
         while not join.done():
-            await asyncio.wait({join}, timeout=0.5)
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.warning(
+                    "%d crawls did not stop within %.0f s; leaving them",
+                    len(self._runner.crawlers),
+                    grace,
+                )
+                join.cancel()
+                return False
+            await asyncio.wait({join}, timeout=min(0.5, left))
             for crawler in list(self._runner.crawlers):
                 engine = crawler._engine  # None until the crawl starts (Scrapy's own spelling)
                 if not crawler.crawling and engine is not None and engine.running:
                     await engine.stop_async()
         await join
         await asyncio.to_thread(self.article_workers.close)
+        return True
+
+
+async def _stop_engine(crawler: Any, crawl: asyncio.Future[Any]) -> None:
+    """Stop one crawl's engine; one still opening its spider misses a first stop (see
+    FeedRunner.stop), so ask again until the crawl has ended."""
+    while not crawl.done():
+        engine = crawler._engine  # None until the crawl starts (Scrapy's own spelling)
+        if engine is not None and engine.running:
+            crawler.crawling = False
+            await engine.stop_async()
+        else:
+            await asyncio.wait({crawl}, timeout=0.2)
 
 
 def run_in_reactor(main: Callable[[], Awaitable[Any]]) -> Any:

@@ -34,6 +34,7 @@ from crawler.crawl.destinations import DestinationRefused
 from crawler.crawl.failures import ROBOTS_REASON, describe_failure, is_transient, not_html_reason
 from crawler.crawl.feedrun import ArticlePage, FeedRun
 from crawler.crawl.outage import call_waiting_out_outages
+from crawler.crawl.stopping import RunStopped
 from crawler.dedup import body_hash
 from crawler.errors import DiscoveryError, StoreError, WrongKindError
 from crawler.extract.discovery import Candidate, Discovery, ensure_kind
@@ -233,6 +234,8 @@ class FeedSpider(scrapy.Spider):
     def feed_page_failed(self, failure: Failure) -> None:
         if isinstance(failure.value, DestinationRefused):
             return  # recorded once per destination, never a failure of the feed
+        if isinstance(failure.value, RunStopped):
+            return  # the run records why it stopped, once
         request = failure.request  # type: ignore[attr-defined]
         reason = describe_failure(failure, self.run.settings.crawl.max_page_bytes)
         if request.meta.get("page", 1) == 1 and not request.meta.get("child_sitemap"):
@@ -350,6 +353,8 @@ class FeedSpider(scrapy.Spider):
     def article_failed(self, failure: Failure) -> None:
         if isinstance(failure.value, DestinationRefused):
             return  # recorded once per destination by the destination policy
+        if isinstance(failure.value, RunStopped):
+            return  # the run records why it stopped, once
         request = failure.request  # type: ignore[attr-defined]
         reason = describe_failure(failure, self.run.settings.crawl.max_page_bytes)
         if reason == ROBOTS_REASON:

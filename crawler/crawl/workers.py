@@ -63,6 +63,9 @@ class ArticleWorkers:
         self._lock = threading.Lock()
         self._closed = False
         self._stopping = False
+        # Parses in threads at once: more share the GIL for no gain, and each holds a page
+        # and its trees in this process (a 10 MB page costs some 50 MB while parsed).
+        self._thread_slots = asyncio.Semaphore(max(1, self.processes))
 
     @property
     def uses_processes(self) -> bool:
@@ -73,7 +76,8 @@ class ArticleWorkers:
         pool = self._pool if self._pool_ready else None
         if pool is None:
             self._count_thread_parse()
-            return await asyncio.to_thread(_parse_with, body, url, hints)
+            async with self._thread_slots:
+                return await asyncio.to_thread(_parse_with, body, url, hints)
         ready_hints = await asyncio.to_thread(hints)
         try:
             future = pool.submit(parse, body, url, ready_hints)
