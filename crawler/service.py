@@ -6,8 +6,9 @@ are rebuilt from settings.toml at start and on reload; the per-feed state that m
 a restart (last run, validators, failures) lives in the database.
 
 Stopping follows the only order that neither hangs nor loses work: pause the scheduler,
-stop the running crawls (what they stored is committed), wait for them, shut the
-scheduler down, stop the reactor.
+stop the running crawls (their downloads in flight are cancelled; what they stored is
+committed), wait for them (a bounded wait, see FeedRunner.stop), shut the scheduler down,
+stop the reactor.
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ class Service:
                 watcher.cancel()
         if self.scheduler is not None:
             self.scheduler.pause()
-        await self.runner.stop()
+        if not await self.runner.stop():
+            log.warning("crawls left unfinished: their runs are marked interrupted at next start")
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         log.info("service stopped")

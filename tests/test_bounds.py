@@ -252,3 +252,13 @@ def test_sigterm_with_slow_requests_in_flight_stops_the_service_within_30_s(
     assert run.finished_at is not None
     assert not has_validators(tmp_path, feed_url)
     print(f"stopped in {elapsed:.1f} s with {site.count('/slow/')} slow pages in flight")
+
+
+def test_the_systemd_unit_allows_more_than_the_service_takes_to_stop() -> None:
+    from crawler.crawl.runner import STOP_GRACE_SECONDS
+
+    unit = (Path(__file__).resolve().parents[1] / "deploy" / "newsmon.service").read_text()
+    (line,) = [line for line in unit.splitlines() if line.startswith("TimeoutStopSec=")]
+    allowed = float(line.removeprefix("TimeoutStopSec="))
+    # The grace, then closing the parser processes and the database: 10 s of slack.
+    assert STOP_GRACE_SECONDS + 10 <= allowed <= 30

@@ -27,6 +27,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
+from w3lib.encoding import http_content_type_encoding
 
 from crawler.config import ListingFeed, SitemapFeed
 from crawler.crawl.context import context_of
@@ -340,7 +341,10 @@ class FeedSpider(scrapy.Spider):
         if reason is not None:
             self.run.problem(response.url, reason)
             return
-        charset = response.encoding if isinstance(response, TextResponse) else None
+        # The charset of the Content-Type header, which the parser expects: not Scrapy's
+        # response.encoding, which for a page that declares none decodes (and keeps) the
+        # whole body to guess one; the parser reads <meta charset> and guesses on its own.
+        charset = http_content_type_encoding(content_type) if content_type else None
         yield ArticlePage(
             body=response.body,
             url=response.url,
