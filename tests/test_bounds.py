@@ -24,7 +24,7 @@ from crawler.crawl.processes import cpu_count
 from crawler.store.models import CrawlRun, PageState
 from crawler.store.store import Store
 from crawler.urls import url_key
-from tests.hostilesite import HostileSite
+from tests.hostilesite import MAX_PAGE_BYTES, REDIRECT_LOOP, HostileSite
 from tests.process_memory import TreePeak
 from tests.service_process import ServiceProcess, wait_for
 
@@ -129,6 +129,26 @@ def test_budget_caps_the_process_across_hosts() -> None:
         return False
 
     assert asyncio.run(scenario()), "a new host was admitted beyond the process cap"
+
+
+def test_every_hostile_page_gives_its_response_memory_back(
+    tmp_path: Path, site: HostileSite
+) -> None:
+    """Stored, skipped, too large, a bomb, a redirect loop, binary, empty: each path ends
+    with the page's bytes given back, none left for the crawl's close to find."""
+    settings = write_settings(
+        tmp_path, {"hostile-rss": site.url("/rss.xml")}, timeout=5, max_page_bytes=MAX_PAGE_BYTES
+    )
+    result = subprocess.run(
+        [*crawl_command(settings), "--log-level", "DEBUG"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "hostile-rss: partial" in result.stdout, result.stdout
+    assert site.count("/a/gzip-bomb") == 1 and site.count(REDIRECT_LOOP[0]) >= 2
+    assert "response accounts open" not in result.stderr
 
 
 # -- run time ---------------------------------------------------------------------------------

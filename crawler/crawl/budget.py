@@ -29,9 +29,10 @@ PROCESS_FACTOR = 8  # the runner's, in max_page_bytes: two busy hosts, or one an
 class BodyBytes:
     """The bytes one article request holds; :meth:`ResponseBudget.release` it once done."""
 
-    __slots__ = ("host", "released", "size")
+    __slots__ = ("__weakref__", "budget", "host", "released", "size")
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, budget: ResponseBudget | None = None) -> None:
+        self.budget = budget
         self.host = host
         self.size = 0
         self.released = False
@@ -58,16 +59,12 @@ class ResponseBudget:
     def has_room(self, host: str) -> bool:
         return self.held < self.process_cap and self._by_host.get(host, 0) < self.host_cap
 
-    async def admit(self, host: str, reuse: BodyBytes | None = None) -> BodyBytes:
+    async def admit(self, host: str) -> BodyBytes:
         """Wait until ``host`` and the runner are under their caps; the returned account
-        counts the request's bytes from now on (a retry or redirect passes its old one)."""
-        if reuse is not None:
-            self.resize(reuse, 0)  # the earlier attempt's bytes are gone
+        counts the request's bytes from now on."""
         while not self.has_room(host):
             await self._freed.wait()
-        if reuse is not None and not reuse.released:
-            return reuse
-        return BodyBytes(host)
+        return BodyBytes(host, self)
 
     def add(self, account: BodyBytes, size: int) -> None:
         self.resize(account, account.size + size)

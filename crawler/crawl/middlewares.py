@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, Self
 
@@ -46,6 +47,9 @@ log = logging.getLogger("crawler.crawl.politeness")
 robots_log = logging.getLogger("crawler.crawl.robots")
 # Failures of the host itself, which its pages then report too (see crawler.crawl.spider).
 _HOST_UNREACHABLE = (CannotResolveHostError, DNSLookupError, DownloadConnectionRefusedError)
+
+
+budget_log = logging.getLogger("crawler.crawl.budget")
 
 _SLOT_KEY = "newsmon_host_slot"
 _BACKED_OFF_KEY = "newsmon_backed_off"  # the retry attempt whose back-off was waited out
@@ -116,11 +120,11 @@ class ResponseBudgetMiddleware:
 
     Placed after :class:`HostGuardMiddleware`: a request waits here holding its host slot,
     so a host has at most ``concurrent_requests_per_host`` requests admitted and not yet
-    complete, and each of them brings at most ``max_page_bytes``. Retries and redirects
-    carry the request's account in their meta and start it again from zero. The account
-    is closed when the download fails, or by :class:`ResponseBudgetSpiderMiddleware` once
-    the page has been handled; whatever a crawl still holds when it closes is given back
-    then.
+    complete, and each of them brings at most ``max_page_bytes``. A retry or a redirect
+    closes the earlier attempt's account and opens its own. An account is closed when the
+    download fails, by :class:`ResponseBudgetSpiderMiddleware` once the page has been
+    handled, and in any case when the response is freed; whatever a crawl still holds when
+    it closes is given back then.
     """
 
     def __init__(self, budget: ResponseBudget, stop: RunStop) -> None:
@@ -142,10 +146,11 @@ class ResponseBudgetMiddleware:
         if "candidate" not in request.meta:  # only article pages: feed pages come one by one
             return
         self.stop.check(request)
-        earlier: BodyBytes | None = request.meta.get(_BYTES_KEY)
-        account = await self.stop.race(request, self.budget.admit(host_of(request), earlier))
-        if account is not earlier:
-            self._accounts.append(account)
+        earlier: BodyBytes | None = request.meta.pop(_BYTES_KEY, None)
+        if earlier is not None:  # a retry or a redirect: the earlier attempt's bytes are gone
+            self.budget.release(earlier)
+        account = await self.stop.race(request, self.budget.admit(host_of(request)))
+        self._accounts.append(account)
         request.meta[_BYTES_KEY] = account
 
     def bytes_received(self, data: bytes, request: Request, **kwargs: Any) -> None:
@@ -157,6 +162,9 @@ class ResponseBudgetMiddleware:
         account = request.meta.get(_BYTES_KEY)
         if account is not None:
             self.budget.resize(account, len(response.body))
+            # Whatever path the response takes (a middleware may turn it into an error the
+            # spider middleware never sees), its bytes are free once it is.
+            weakref.finalize(response, self.budget.release, account)
         return response
 
     def process_exception(self, request: Request, exception: BaseException) -> None:
@@ -165,9 +173,25 @@ class ResponseBudgetMiddleware:
             self.budget.release(account)
 
     def spider_closed(self) -> None:
-        for account in self._accounts:
+        open_accounts = [account for account in self._accounts if not account.released]
+        if open_accounts:  # a page cut short by a stop; otherwise a path that forgot one
+            budget_log.debug(
+                "crawl closed with %d response accounts open (%d bytes); released",
+                len(open_accounts),
+                sum(account.size for account in open_accounts),
+            )
+        for account in open_accounts:
             self.budget.release(account)
         self._accounts.clear()
+
+
+def release_response_bytes(request: Request) -> None:
+    """Give back what a failed article request held (its errback calls this): a middleware
+    that turns a response into an error (a redirect loop, a decompression bomb) ends its
+    path where no other component sees it."""
+    account: BodyBytes | None = request.meta.get(_BYTES_KEY)
+    if account is not None and account.budget is not None:
+        account.budget.release(account)
 
 
 class ResponseBudgetSpiderMiddleware:

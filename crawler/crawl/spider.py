@@ -34,6 +34,7 @@ from crawler.crawl.context import context_of
 from crawler.crawl.destinations import DestinationRefused
 from crawler.crawl.failures import ROBOTS_REASON, describe_failure, is_transient, not_html_reason
 from crawler.crawl.feedrun import ArticlePage, FeedRun
+from crawler.crawl.middlewares import release_response_bytes
 from crawler.crawl.outage import call_waiting_out_outages
 from crawler.crawl.stopping import RunStopped
 from crawler.dedup import body_hash
@@ -355,6 +356,7 @@ class FeedSpider(scrapy.Spider):
         )
 
     def article_failed(self, failure: Failure) -> None:
+        release_response_bytes(failure.request)  # type: ignore[attr-defined]
         if isinstance(failure.value, DestinationRefused):
             return  # recorded once per destination by the destination policy
         if isinstance(failure.value, RunStopped):
