@@ -78,7 +78,8 @@ def has_validators(tmp_path: Path, url: str) -> bool:
     store = Store.open(f"sqlite:///{tmp_path}/news.db")
     try:
         with store.reading() as session:
-            return session.get(PageState, url_key(url)) is not None
+            rows = session.scalars(select(PageState).where(PageState.url_key == url_key(url)))
+            return rows.first() is not None
     finally:
         store.close()
 

@@ -86,8 +86,8 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         # Scrapy's HTTP/1.1 handler, with downloads cancelled when their crawl is stopped
         # (crawler.crawl.stopping); DOWNLOAD_TIMEOUT covers the whole body of each attempt.
         "DOWNLOAD_HANDLERS": {
-            "http": "crawler.crawl.stopping.CancellableDownloadHandler",
-            "https": "crawler.crawl.stopping.CancellableDownloadHandler",
+            "http": "crawler.crawl.download_handler.CancellableDownloadHandler",
+            "https": "crawler.crawl.download_handler.CancellableDownloadHandler",
         },
         "RETRY_ENABLED": crawl.retries > 0,
         "RETRY_TIMES": crawl.retries,

@@ -3,9 +3,10 @@
 A Scrapy engine that is asked to stop waits for every request in flight, and a hostile
 server can keep one in flight for ``timeout`` seconds per attempt (a page trickled a byte at
 a time), times the retries. So a crawl is stopped in two steps: its :class:`RunStop` is set,
-which cancels the downloads in flight (:class:`CancellableDownloadHandler` drops the
-connection), makes every request still waiting for a host slot, a back-off or response
-memory give up at once (:class:`RunStopped`), then the engine is stopped and only has
+which cancels the downloads in flight (the download handler of
+:mod:`crawler.crawl.download_handler` drops the connection) and makes every request still
+waiting for a host slot, a back-off or response memory give up at once
+(:class:`RunStopped`); then the engine is stopped and only has
 finished requests left to wait for.
 """
 
@@ -15,10 +16,8 @@ import asyncio
 import contextlib
 from typing import Any
 
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
-from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.http import Request
 
 
 class RunStopped(IgnoreRequest):
@@ -66,21 +65,3 @@ class RunStop:
         if task.cancelled():
             self.check(request)
         return task.result()
-
-
-class CancellableDownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 handler, with every download cancelled (its connection closed)
-    when the crawl's :class:`RunStop` is set. Crawls without a RunStop (none started by a
-    runner) download exactly as with Scrapy's handler."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler)
-        from crawler.crawl.context import FeedCrawler
-
-        self.stop = crawler.context.stop if isinstance(crawler, FeedCrawler) else None
-
-    async def download_request(self, request: Request) -> Response:
-        if self.stop is None:
-            return await super().download_request(request)
-        response: Response = await self.stop.race(request, super().download_request(request))
-        return response
