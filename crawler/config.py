@@ -101,6 +101,7 @@ CacheAge = Annotated[timedelta, _duration_in("0s", "30d")]
 RevisitWindow = Annotated[timedelta, _duration_in("0s", "366d")]
 EntryAge = Annotated[timedelta, _duration_in("1h", "3660d")]
 RunTime = Annotated[timedelta, _duration_in("1s", "1d")]
+ProgressEvery = Annotated[timedelta, _duration_in("1s", "1h")]
 
 
 class _Model(BaseModel):
@@ -187,6 +188,7 @@ class CrawlConfig(_Model):
     retries: Annotated[StrictInt, _number_in(0, 10)] = 2
     # A feed run still going after this is stopped (crawler.crawl.runner): recorded partial.
     max_run_time: RunTime = timedelta(minutes=30)
+    progress_every: ProgressEvery = timedelta(seconds=30)
     # Off: no request to loopback, private, link-local... addresses, except the host:port
     # pairs that configured feed URLs name (crawler.crawl.destinations).
     allow_private_networks: StrictBool = False

@@ -6,16 +6,18 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from crawler.cli.command import Command
 from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings
 
 if TYPE_CHECKING:
+    from crawler.crawl.progress import Progress
     from crawler.crawl.runner import FeedOutcome, FeedRunner
 
 
@@ -52,10 +54,15 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
         store.sync_feeds((f.name, f.kind, f.url) for f in settings.feeds)
         runner = FeedRunner(settings, store)
         done: list[str] = []
+        live = LiveLine(sys.stderr) if sys.stderr.isatty() else None
+        if live is not None:
+            runner.show_progress = live.show
 
         def report(outcome: FeedOutcome) -> None:
             # One line per feed as it finishes, so a long crawl shows its progress.
             done.append(outcome.feed)
+            if live is not None:
+                live.finished(outcome.feed)
             print(f"[{len(done)}/{len(feeds)}] {outcome.summary()}", flush=True)
 
         if sys.stdout.isatty():
@@ -140,6 +147,29 @@ def _abort_downloads() -> None:
     for connection in {*reactor.getReaders(), *reactor.getWriters()}:
         if isinstance(connection, tcp.Client):
             connection.abortConnection()  # type: ignore[no-untyped-call]
+
+
+class LiveLine:
+    """One line on a terminal, rewritten in place: the progress of every running feed."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.running: dict[str, Progress] = {}
+
+    def show(self, progress: Progress) -> None:
+        self.running[progress.feed] = progress
+        self._draw()
+
+    def finished(self, feed: str) -> None:
+        self.running.pop(feed, None)
+        self.stream.write("\r\x1b[K")  # the result line takes its place
+        self.stream.flush()
+
+    def _draw(self) -> None:
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        text = " | ".join(p.line() for p in self.running.values())
+        self.stream.write("\r\x1b[K" + text[:width])
+        self.stream.flush()
 
 
 def check_config(settings: Settings, args: argparse.Namespace, path: Path) -> int:

@@ -33,6 +33,7 @@ class FeedRun:
     # the articles that failed this time.
     pending_validators: dict[str, PageValidators] = field(default_factory=dict)
     not_articles: int = 0
+    articles_done: int = 0  # article pages finished, whatever became of them (progress)
     robots_skipped: int = 0
     transient_failures: int = 0  # 5xx, timeouts, failed saves: worth retrying next run
     # Articles fetched but not stored, by reason: each counts as an error of the run, the

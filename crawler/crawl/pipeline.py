@@ -87,6 +87,12 @@ class StorePipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
             return item
+        try:
+            return await self._store(item)
+        finally:
+            self.run.articles_done += 1
+
+    async def _store(self, item: ArticlePage) -> Any:
         run = self.run
         try:
             parsed = await self.workers.parse(item.body, item.url, partial(hints_for, run, item))

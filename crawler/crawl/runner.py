@@ -20,6 +20,7 @@ from crawler.config import FeedConfig, Settings
 from crawler.config_values import format_duration
 from crawler.crawl.budget import ResponseBudget
 from crawler.crawl.politeness import HostGuard
+from crawler.crawl.progress import Progress, report_progress
 from crawler.crawl.robots import RobotsCache
 from crawler.crawl.stopping import RunStop
 from crawler.errors import DatabaseUnavailable
@@ -170,6 +171,8 @@ class FeedRunner:
         self.budget = ResponseBudget(settings.crawl.max_page_bytes)
         self._running: set[RunStop] = set()
         self.stopping = False
+        # Set by `newsmon crawl` on a terminal: a live progress line instead of log lines.
+        self.show_progress: Callable[[Progress], None] | None = None
 
     def update_settings(self, settings: Settings) -> None:
         """New crawls use the new settings; running ones finish with theirs."""
@@ -213,12 +216,15 @@ class FeedRunner:
         self._running.add(stop)
         if self.stopping:
             stop.set(INTERRUPTED_REASON)
+        every = self.settings.crawl.progress_every.total_seconds()
+        progress = asyncio.ensure_future(report_progress(run, started, every, self.show_progress))
         try:
             await self._crawl_within(crawler, stop, self.settings.crawl.max_run_time)
         except Exception as exc:  # a crawl that blows up must not take the service with it
             log.exception("feed %s: crawl crashed", feed.name)
             crash = f"crawl crashed: {type(exc).__name__}: {exc}"
         finally:
+            progress.cancel()
             self._running.discard(stop)
         if self.stopping:
             outcome = "interrupted"

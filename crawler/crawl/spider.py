@@ -357,6 +357,7 @@ class FeedSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> None:
         release_response_bytes(failure.request)  # type: ignore[attr-defined]
+        self.run.articles_done += 1
         if isinstance(failure.value, DestinationRefused):
             return  # recorded once per destination by the destination policy
         if isinstance(failure.value, RunStopped):
