@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -190,6 +191,7 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
 
 
 # What a module imports, as seen from inside the process that runs it (stdlib only).
+SIGINT_HANDLER = "int(__import__('signal').getsignal(__import__('signal').SIGINT))"
 HEAVY_IMPORTS = (
     "(__import__('os').getpid(), sorted({m.partition('.')[0] for m in __import__('sys').modules}"
     " & {'sqlalchemy', 'scrapy', 'twisted'}))"
@@ -210,6 +212,8 @@ def test_a_parser_process_loads_no_database_or_crawl_framework(tmp_path: Path) -
         pool = workers._pool
         assert pool is not None
         # Asked of a real parser process, after it parsed a page.
+        sigint = await asyncio.wrap_future(pool.submit(eval, SIGINT_HANDLER))
+        assert sigint == int(signal.SIG_IGN)  # a terminal's Ctrl-C is the owner's to handle
         return in_thread, in_process, await asyncio.wrap_future(pool.submit(eval, HEAVY_IMPORTS))
 
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import threading
 from typing import Any
 
@@ -36,7 +37,11 @@ def forkserver_context() -> Any:
 
 def exit_with_owner_process() -> None:
     """Worker start: exit when the process that owns the pool dies, even by SIGKILL —
-    an orphaned worker would wait for work forever, and keep the fork server alive."""
+    an orphaned worker would wait for work forever, and keep the fork server alive.
+
+    A Ctrl-C on a terminal reaches the whole process group; the owner decides how to stop
+    (it closes the pool), so a worker ignores SIGINT instead of dying with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     owner = multiprocessing.parent_process()
     if owner is not None:
         threading.Thread(
