@@ -981,7 +981,7 @@ class FixtureSite:
                     modified_at=_iso_utc(story.modified) if story.modified else None,
                     language=self.language,
                     lead_image_path=self._image_path(story),
-                    image_caption=story.caption,
+                    image_caption=story.caption or None,  # a story without a figure has none
                     image_credit=story.credit,
                     alternate_paths=(story.variant_path,) if story.variant_path else (),
                     feed_tags=tuple((n, self._feed_tags(story, specs[n])) for n in feeds),
