@@ -29,34 +29,28 @@ def _first_line(exception: BaseException) -> str:
     return text.splitlines()[0] if text else type(exception).__name__
 
 
+def _item_line(level: int, what: str, item: Any, exception: BaseException) -> LogFormatterResult:
+    return {
+        "level": level,
+        "msg": what + " %(item)s: %(exception)s",
+        "args": {"item": item_name(item), "exception": _first_line(exception)},
+    }
+
+
 class UrlOnlyLogFormatter(LogFormatter):
     """Scrapy's log lines with items named by URL and errors in one line."""
 
+    # Scrapy passes (item, exception, response, spider); the last two say nothing here.
     def dropped(
-        self,
-        item: Any,
-        exception: BaseException,
-        response: Response | Failure | None,
-        spider: Spider,
+        self, item: Any, exception: BaseException, *_: Any, **__: Any
     ) -> LogFormatterResult:
-        return {
-            "level": logging.DEBUG,  # the pipeline has said why, once per reason
-            "msg": "Dropped %(item)s: %(exception)s",
-            "args": {"item": item_name(item), "exception": _first_line(exception)},
-        }
+        # DEBUG: the pipeline has said why, once per reason.
+        return _item_line(logging.DEBUG, "Dropped", item, exception)
 
     def item_error(
-        self,
-        item: Any,
-        exception: BaseException,
-        response: Response | Failure | None,
-        spider: Spider,
+        self, item: Any, exception: BaseException, *_: Any, **__: Any
     ) -> LogFormatterResult:
-        return {
-            "level": logging.ERROR,
-            "msg": "Error processing %(item)s: %(exception)s",
-            "args": {"item": item_name(item), "exception": _first_line(exception)},
-        }
+        return _item_line(logging.ERROR, "Error processing", item, exception)
 
     def scraped(
         self, item: Any, response: Response | Failure | None, spider: Spider

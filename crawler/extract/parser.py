@@ -142,15 +142,13 @@ def _build(
     article = page.article
     types = page.types()
     og_type = (page.first("og:type") or "").lower()
-    publisher = as_text(article.get("publisher"))
-    site_names = [n for n in (page.first("og:site_name"), publisher,
-                              page.first("application-name")) if n]  # fmt: skip
+    site_names = site_names_of(page)
     if og_type == "profile":
         return None
     if not article and types & LISTING_TYPES:
         return None
 
-    title = _title(tree, page, url, hints, rules, site_names)
+    title = _title(tree, page, url, hints, rules)
     headline = text_of(page.h1) if page.h1 is not None else ""
     tags = _tags(tree, page, url, hints, rules)
     lead_image, caption, credit = _lead_image(tree, page, url, hints)
@@ -197,7 +195,7 @@ def _build(
         url=_final_url(page, url),
         canonical_url=normalize_url(page.canonical) if page.canonical else None,
         title=title,
-        authors=_authors(tree, page, url, hints, rules, site_names),
+        authors=_authors(tree, page, url, hints, rules),
         published_at=published.at if published else None,
         modified_at=modified.at if modified else None,
         tags=tuple(sorted(tags)),
@@ -232,14 +230,8 @@ def _trafilatura(tree: Any, url: str) -> list[str]:
         return []
 
 
-def _title(
-    tree: Any,
-    page: PageMeta,
-    url: str,
-    hints: ParseHints,
-    rules: SiteRules | None,
-    site_names: list[str],
-) -> str:
+def _title(tree: Any, page: PageMeta, url: str, hints: ParseHints, rules: SiteRules | None) -> str:
+    site_names = site_names_of(page)
     selected = select(tree, rules.title) if rules is not None and rules.title else []
     if selected and (text := text_of(selected[0])):
         return strip_site_name(text, site_names, url)
@@ -259,6 +251,13 @@ def _title(
     return strip_site_name(title or clean(hints.title) or "", site_names, url)
 
 
+def site_names_of(page: PageMeta) -> list[str]:
+    """The site's own names, which titles and bylines carry and lose."""
+    publisher = as_text(page.article.get("publisher"))
+    names = (page.first("og:site_name"), publisher, page.first("application-name"))
+    return [n for n in names if n]
+
+
 def _final_url(page: PageMeta, url: str) -> str:
     for candidate in (page.canonical, page.first("og:url"),
                       as_text(page.article.get("url")),
@@ -270,15 +269,11 @@ def _final_url(page: PageMeta, url: str) -> str:
 
 
 def _authors(
-    tree: Any,
-    page: PageMeta,
-    url: str,
-    hints: ParseHints,
-    rules: SiteRules | None,
-    site_names: list[str],
+    tree: Any, page: PageMeta, url: str, hints: ParseHints, rules: SiteRules | None
 ) -> tuple[str, ...]:
     """The people credited, from the first source that names one; when no source names a
     person, the organisation credited (README: "authors")."""
+    site_names = site_names_of(page)
     selected = select(tree, rules.authors) if rules is not None and rules.authors else []
     if selected:  # the site's selector names the credits: people, else organisations
         people, named = credits_of((text_of(e) for e in selected), site_names)
