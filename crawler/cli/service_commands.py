@@ -57,6 +57,8 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
         live = LiveLine(sys.stderr) if sys.stderr.isatty() else None
         if live is not None:
             runner.show_progress = live.show
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(live.erase)  # a log line never lands on the live line
 
         def report(outcome: FeedOutcome) -> None:
             # One line per feed as it finishes, so a long crawl shows its progress.
@@ -155,21 +157,28 @@ class LiveLine:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.running: dict[str, Progress] = {}
+        self.drawn = False  # a line is on screen and must be erased before the next result
 
     def show(self, progress: Progress) -> None:
         self.running[progress.feed] = progress
-        self._draw()
-
-    def finished(self, feed: str) -> None:
-        self.running.pop(feed, None)
-        self.stream.write("\r\x1b[K")  # the result line takes its place
-        self.stream.flush()
-
-    def _draw(self) -> None:
         width = shutil.get_terminal_size((100, 20)).columns - 1
         text = " | ".join(p.line() for p in self.running.values())
         self.stream.write("\r\x1b[K" + text[:width])
         self.stream.flush()
+        self.drawn = True
+
+    def finished(self, feed: str) -> None:
+        self.running.pop(feed, None)
+        self.erase()  # the result line takes its place
+
+    def erase(self, _record: object = None) -> bool:
+        """Clear the line (a log record or a result is about to be written); as a logging
+        filter it lets every record through."""
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.drawn = False
+        return True
 
 
 def check_config(settings: Settings, args: argparse.Namespace, path: Path) -> int:

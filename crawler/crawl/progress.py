@@ -33,6 +33,8 @@ class Progress:
         return self.done / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
+        if self.found == 0:
+            return f"{self.feed}: reading its feed pages ({_short_duration(self.seconds)})"
         text = f"{self.feed}: {self.done}/{self.found} articles, {self.rate:.1f}/s"
         left = self.found - self.done
         if left > 0 and self.rate > 0:
