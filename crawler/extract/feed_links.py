@@ -29,7 +29,7 @@ FEED_TYPES = frozenset(
         "application/rss+xml",
         "application/atom+xml",
         "application/rdf+xml",
-        # JSON Feed: followed, but feedparser 6.0 reads no JSON, so none is offered yet
+        # JSON Feed: read by crawler.extract.json_feed (feedparser reads no JSON)
         "application/feed+json",
         "application/json",
         "application/xml",

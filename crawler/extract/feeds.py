@@ -17,6 +17,7 @@ from lxml import etree
 from crawler.errors import DiscoveryError
 from crawler.extract.dates import parse_date
 from crawler.extract.discovery import Candidate, Discovery, ensure_kind, one_line
+from crawler.extract.json_feed import discover_json_feed, is_json_feed
 from crawler.extract.publisher_links import publisher_link
 from crawler.urls import normalize_url
 
@@ -24,12 +25,15 @@ from crawler.urls import normalize_url
 def discover_feed(
     body: bytes, feed_url: str, content_type: str | None = None, *, max_entries: int | None = None
 ) -> Discovery:
-    """Entries of an RSS or Atom feed (relative links resolve against the feed URL).
+    """Entries of an RSS or Atom feed, or a JSON Feed (:mod:`crawler.extract.json_feed`);
+    relative links resolve against the feed URL.
 
     With ``max_entries``, a feed with more entries than that is first cut down to its newest
     ``max_entries`` by a streaming pass: feedparser alone needs ~17 s and ~180 MB for a feed
     of 50,000 items (15 MB); the pass takes under 2 s in constant memory.
     """
+    if is_json_feed(body):
+        return discover_json_feed(body, feed_url, max_entries=max_entries)
     ensure_kind(body, "rss")
     total = None
     if max_entries is not None and _entry_tags_upper_bound(body) > max_entries:
