@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings, load_settings
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, StoreError, UnknownFeedError
+from crawler.store.database import shown_url
 from crawler.store.lock import ServiceLock
 from crawler.store.store import Store, utcnow
 
@@ -112,7 +113,7 @@ class Service:
             log.info(
                 "service started: %d feeds scheduled, database %s",
                 len(enabled),
-                _describe_db(self.settings.database.url),
+                shown_url(self.settings.database.url),
             )
             await self._stopping
             await self._shutdown()
@@ -346,9 +347,3 @@ class Service:
             len([n for n in new_feeds.keys() & old_feeds.keys() if old_feeds[n] != new_feeds[n]]),
         )
         return True
-
-
-def _describe_db(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

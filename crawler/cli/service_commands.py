@@ -183,24 +183,15 @@ class LiveLine:
 
 def check_config(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     # The settings were loaded (and every problem reported) before this runs.
+    from crawler.store.database import shown_url  # imported when used: --help stays fast
+
     feeds = settings.feeds
     enabled = sum(1 for f in feeds if f.enabled)
     print(
         f"{path}: ok — {len(feeds)} feeds ({enabled} enabled), {len(settings.sites)} site rules,"
-        f" database {shown_database_url(settings.database.url)}"
+        f" database {shown_url(settings.database.url)}"
     )
     return 0
-
-
-def shown_database_url(url: str) -> str:
-    """The URL without its password: also none given as a ``?password=`` parameter."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    secret = [key for key in parsed.query if "password" in key.lower()]
-    if secret:
-        parsed = parsed.update_query_dict(dict.fromkeys(secret, "***"))
-    return parsed.render_as_string(hide_password=True)
 
 
 SERVICE_COMMANDS = (

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,6 +94,20 @@ def is_missing_sqlite_file(url: str) -> bool:
     if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
         return False
     return not database.startswith("file:") and not Path(database).exists()
+
+
+def shown_url(url: str | URL) -> str:
+    """The database URL as it may be shown (logs, errors, check-config): without its
+    password, also none given as a ``?password=`` parameter. An unparsable URL is shown as
+    given: it holds no password we could tell apart."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # any parse failure: there is nothing to hide that we can find
+        return str(url)
+    secret = [key for key in parsed.query if "password" in key.lower()]
+    if secret:
+        parsed = parsed.update_query_dict(dict.fromkeys(secret, "***"))
+    return parsed.render_as_string(hide_password=True)
 
 
 def first_line(exc: BaseException) -> str:

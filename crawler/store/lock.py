@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.errors import ServiceLockedError, StoreError
+from crawler.store.database import shown_url
 
 log = logging.getLogger("crawler.store.lock")
 
@@ -86,7 +87,7 @@ class ServiceLock:
 
     @property
     def _shown(self) -> str:
-        return make_url(self.database_url).render_as_string(hide_password=True)
+        return shown_url(self.database_url)
 
     def acquire(self) -> None:
         url = make_url(self.database_url)

@@ -38,11 +38,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.errors import SchemaOutdatedError, StoreError
-from crawler.store.database import first_line
+from crawler.store.database import first_line, shown_url
 from crawler.store.migrations.search_objects import missing_search_objects, repair_fts
 
 log = logging.getLogger(__name__)
@@ -153,7 +152,7 @@ def ensure_schema(engine: Engine, auto_upgrade: bool | None = None, *, create: b
             and bool(missing_search_objects(conn))
         )
     if state.is_empty and not create:
-        raise StoreError(f"database {shown_url(engine)} has no newsmon tables: {NOT_CREATED}")
+        raise StoreError(f"database {shown_url(engine.url)} has no newsmon tables: {NOT_CREATED}")
     if repair:
         _repair_search(engine)
     if state.is_current:
@@ -161,16 +160,16 @@ def ensure_schema(engine: Engine, auto_upgrade: bool | None = None, *, create: b
     refuse_unknown(engine, state)
     if state.is_behind and not resolve_auto_upgrade(auto_upgrade, engine.dialect.name):
         raise SchemaOutdatedError(
-            f"database {shown_url(engine)} is at revision {state.revision}, this newsmon"
+            f"database {shown_url(engine.url)} is at revision {state.revision}, this newsmon"
             f" needs {state.head}: run `newsmon db upgrade`"
         )
     before, after = upgrade_schema(engine)
     if before.is_empty:
-        log.info("database %s: schema created at %s", shown_url(engine), after.revision)
+        log.info("database %s: schema created at %s", shown_url(engine.url), after.revision)
     elif not before.is_current:
         log.info(
             "database %s: schema upgraded from %s to %s",
-            shown_url(engine),
+            shown_url(engine.url),
             before.describe(),
             after.revision,
         )
@@ -179,7 +178,7 @@ def ensure_schema(engine: Engine, auto_upgrade: bool | None = None, *, create: b
 def refuse_unknown(engine: Engine, state: SchemaState) -> None:
     if state.is_unknown:
         raise StoreError(
-            f"database {shown_url(engine)} is at revision {state.revision}, which this newsmon"
+            f"database {shown_url(engine.url)} is at revision {state.revision}, which this newsmon"
             f" does not know (its newest is {state.head}): a newer newsmon migrated it;"
             " run that one, or restore a backup"
         )
@@ -198,7 +197,7 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[SchemaState,
         missing = missing_search_objects(conn)
         if missing:
             raise StoreError(
-                f"upgrading database {shown_url(engine)} to {after.revision} would leave"
+                f"upgrading database {shown_url(engine.url)} to {after.revision} would leave"
                 f" full-text search without {', '.join(missing)}; nothing was changed"
             )
     return before, after
@@ -218,7 +217,7 @@ def _repair_search(engine: Engine) -> None:
         if missing:
             log.warning(
                 "database %s lacked %s: restored, articles reindexed for search",
-                shown_url(engine),
+                shown_url(engine.url),
                 ", ".join(missing),
             )
             repair_fts(conn)
@@ -242,7 +241,7 @@ def _schema_transaction(engine: Engine) -> Iterator[Connection]:
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise StoreError(
-                        f"upgrading database {shown_url(engine)} would break"
+                        f"upgrading database {shown_url(engine.url)} would break"
                         f" {len(broken)} foreign keys (first in table {broken[0][0]});"
                         " nothing was changed"
                     )
@@ -263,9 +262,9 @@ def _sqlite_pragma(conn: Connection, pragma: str) -> None:
 
 def upgrade_report(engine: Engine) -> str:
     """``newsmon db upgrade``: upgrade, and say from which revision to which."""
-    with database_errors(shown_url(engine)):
+    with database_errors(shown_url(engine.url)):
         before, after = upgrade_schema(engine)
-    where = f"database {shown_url(engine)}"
+    where = f"database {shown_url(engine.url)}"
     if before.is_current:
         return f"{where} is at revision {after.revision}, the head: nothing to do"
     return f"{where} upgraded: {before.describe()} -> {after.revision}"
@@ -273,10 +272,10 @@ def upgrade_report(engine: Engine) -> str:
 
 def current_report(engine: Engine) -> tuple[str, bool]:
     """``newsmon db current``: the revision, and whether it is this newsmon's head."""
-    with database_errors(shown_url(engine)), engine.connect() as conn:
+    with database_errors(shown_url(engine.url)), engine.connect() as conn:
         state = read_state(conn)
     refuse_unknown(engine, state)
-    where = f"database {shown_url(engine)}"
+    where = f"database {shown_url(engine.url)}"
     if state.is_current:
         return f"{where}: revision {state.revision} (head)", True
     if state.is_empty:
@@ -294,10 +293,4 @@ def database_errors(url: str) -> Iterator[None]:
     try:
         yield
     except (SQLAlchemyError, OSError) as exc:
-        shown = make_url(url).render_as_string(hide_password=True)
-        raise StoreError(f"cannot open database {shown}: {first_line(exc)}") from exc
-
-
-def shown_url(engine: Engine) -> str:
-    """The database URL as it may be shown: without its password."""
-    return engine.url.render_as_string(hide_password=True)
+        raise StoreError(f"cannot open database {shown_url(url)}: {first_line(exc)}") from exc

@@ -15,13 +15,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import DatabaseConfig
 from crawler.errors import StoreError
 from crawler.store.boilerplate import SiteBoilerplate
-from crawler.store.database import Database, create_db_engine, first_line, is_missing_sqlite_file
+from crawler.store.database import (
+    Database,
+    create_db_engine,
+    first_line,
+    is_missing_sqlite_file,
+    shown_url,
+)
 from crawler.store.linking import ArticleLinks
 from crawler.store.models import CrawlRun, FeedState, PageState, RobotsTxt
 from crawler.store.saves import SaveOutcome
@@ -98,7 +103,7 @@ class Store:
             (database, None) if isinstance(database, str) else (database.url, database.auto_upgrade)
         )
         if not create and is_missing_sqlite_file(url):
-            raise StoreError(f"database {_safe_url(url)} does not exist: {NOT_CREATED}")
+            raise StoreError(f"database {shown_url(url)} does not exist: {NOT_CREATED}")
         try:
             engine = create_db_engine(url)
             try:
@@ -107,7 +112,7 @@ class Store:
                 engine.dispose()
                 raise
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"cannot open database {_safe_url(url)}: {first_line(exc)}") from exc
+            raise StoreError(f"cannot open database {shown_url(url)}: {first_line(exc)}") from exc
         return cls(engine)
 
     def close(self) -> None:
@@ -242,15 +247,3 @@ class Store:
                 .group_by(CrawlRun.feed)
             )
             return {feed: at for feed, at in rows if at is not None}
-
-
-def _safe_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is reported as given, it holds no password we know of
-        return url
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A locked or busy database, a dropped connection: worth retrying later."""
-    return isinstance(exc, OperationalError)
