@@ -11,22 +11,7 @@ import pytest
 
 from crawler.cli import main
 from crawler.store.store import RunCounts, Store
-
-SETTINGS = """
-[database]
-url = "sqlite:///news.db"
-
-[[feeds]]
-name = "herald-rss"
-kind = "rss"
-url = "https://herald.example/rss.xml"
-
-[[feeds]]
-name = "courier-economy"
-kind = "listing"
-url = "https://courier.example/topic/economy"
-enabled = false
-"""
+from tests.test_cli import SETTINGS  # the same two feeds: one enabled, one not
 
 LONG_ERROR = "https://herald.example/rss.xml: DNS lookup failed: " + "no such host " * 8
 NEXT = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -43,6 +43,7 @@ from crawler.store.schema import (
 )
 from crawler.store.search import search
 from crawler.store.store import Store, create_db_engine
+from tests.factories import make_article
 from tests.legacy.snapshot import postgresql_schema, sqlite_schema
 
 LEGACY = Path(__file__).resolve().parent / "legacy"
@@ -168,19 +169,8 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 
 def parsed(title: str, body: str) -> Parsed:
-    return Parsed(
-        url=f"https://herald.example/2026/11/20/{title.lower().replace(' ', '-')}.html",
-        canonical_url=None,
-        title=title,
-        authors=(),
-        published_at=T0,
-        modified_at=None,
-        tags=(),
-        body=body,
-        summary=None,
-        lead_image_url=None,
-        language="en",
-    )
+    url = f"https://herald.example/2026/11/20/{title.lower().replace(' ', '-')}.html"
+    return make_article(url, title=title, body=body, published_at=T0)
 
 
 # -- the baseline is the schema of before versions ----------------------------------------------
