@@ -39,7 +39,7 @@ from crawler.crawl.outage import call_waiting_out_outages
 from crawler.crawl.stopping import RunStopped
 from crawler.dedup import body_hash
 from crawler.errors import DiscoveryError, StoreError, WrongKindError
-from crawler.extract.discovery import Candidate, Discovery, ensure_kind
+from crawler.extract.discovery import Candidate, Discovery, ensure_kind, newest_first
 from crawler.extract.feeds import discover_feed
 from crawler.extract.listings import discover_listing
 from crawler.extract.sitemaps import discover_sitemap
@@ -316,7 +316,7 @@ class FeedSpider(scrapy.Spider):
                 fresh.append(candidate)
         left = max(run.settings.crawl.max_articles_per_run - run.articles_considered, 0)
         if len(fresh) > left or trimmed:
-            fresh.sort(key=_newest_first)  # stable: undated entries keep the feed's order
+            fresh.sort(key=newest_first)  # stable: undated entries keep the feed's order
             run.skipped_by_limits += max(len(fresh) - left, 0) + (entries - len(candidates))
             fresh = fresh[:left]
             which = "newest" if any(c.published_at for c in fresh) else "first"
@@ -372,11 +372,6 @@ class FeedSpider(scrapy.Spider):
         if is_transient(failure):
             self.run.transient_failures += 1
         self.run.problem(request.url, reason)
-
-
-def _newest_first(candidate: Candidate) -> tuple[bool, float]:
-    published = candidate.published_at
-    return (published is None, -published.timestamp() if published else 0.0)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -92,3 +92,10 @@ def ensure_kind(body: bytes | str, kind: str) -> None:
     raise WrongKindError(
         f'looks like {what}, not {_KIND_READS[kind]}: set kind = "{looks_like}"', looks_like
     )
+
+
+def newest_first(candidate: Candidate) -> tuple[bool, float]:
+    """Sort key: dated entries newest first, then the undated ones (a stable sort keeps
+    their feed order)."""
+    published = candidate.published_at
+    return (published is None, -published.timestamp() if published else 0.0)

@@ -13,7 +13,7 @@ from typing import Any
 
 from crawler.errors import DiscoveryError
 from crawler.extract.dates import parse_date
-from crawler.extract.discovery import Candidate, Discovery, one_line
+from crawler.extract.discovery import Candidate, Discovery, newest_first, one_line
 from crawler.extract.publisher_links import publisher_link
 from crawler.urls import normalize_url
 
@@ -45,7 +45,7 @@ def discover_json_feed(body: bytes, feed_url: str, *, max_entries: int | None = 
             candidates[candidate.url] = candidate
     kept = tuple(candidates.values())
     if total is not None and max_entries is not None:
-        kept = tuple(sorted(kept, key=_newest_first)[:max_entries])
+        kept = tuple(sorted(kept, key=newest_first)[:max_entries])
     version = str(document["version"]).removeprefix(VERSION_PREFIX).replace(".", "")
     title = document.get("title")
     return Discovery(
@@ -93,8 +93,3 @@ def _candidate(item: dict[str, Any], feed_url: str) -> Candidate | None:
         authors=authors,
         image_url=normalize_url(image, feed_url) if image else None,
     )
-
-
-def _newest_first(candidate: Candidate) -> tuple[bool, float]:
-    published = candidate.published_at
-    return (published is None, -published.timestamp() if published else 0.0)
