@@ -20,7 +20,7 @@
 The CLI turns each of these into a one-line message and an exit code (2 for settings
 and usage errors, 1 for the rest); nothing else is expected to escape to the user. Inside a
 crawl, DiscoveryError and WorkerCrashed are recorded as the run's problems, never raised to
-the scheduler.
+the scheduler. :func:`first_line` is how any error, ours or a library's, becomes that line.
 """
 
 from __future__ import annotations
@@ -97,3 +97,12 @@ class ParserCrashed(WorkerCrashed):
 
 class WriterCrashed(WorkerCrashed):
     """The writer process died."""
+
+
+def first_line(error: object) -> str:
+    """The first line of an error's message, for one-line reports: the database driver's
+    own when the error wraps one (SQLAlchemy's adds the statement below it), else the
+    error's type name when it has no message."""
+    origin = getattr(error, "orig", None) or error
+    text = str(origin).strip()
+    return text.splitlines()[0] if text else type(origin).__name__

@@ -27,7 +27,7 @@ from protego import Protego
 
 from crawler.config import CrawlConfig
 from crawler.crawl.destinations import Destination, destination_of, ip_literal, non_public_kind
-from crawler.extract.discovery import one_line
+from crawler.errors import first_line
 
 log = logging.getLogger("crawler.crawl.fetcher")
 
@@ -159,7 +159,7 @@ class PoliteFetcher:
                 return Fetched(url, error.code, content_type=content_type), None
         except (urllib.error.URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
-            return Fetched(url, 0, error=one_line(reason)), None
+            return Fetched(url, 0, error=first_line(reason)), None
 
     def _read(self, url: str, status: int, stream: IO[bytes], headers: Message) -> Fetched:
         limit = self.crawl.max_page_bytes

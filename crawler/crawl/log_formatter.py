@@ -17,6 +17,8 @@ from scrapy.http import Response
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from twisted.python.failure import Failure
 
+from crawler.errors import first_line
+
 
 def item_name(item: Any) -> str:
     """An item's URL when it has one, else its type: never its fields."""
@@ -24,16 +26,11 @@ def item_name(item: Any) -> str:
     return str(url) if isinstance(url, str) else type(item).__name__
 
 
-def _first_line(exception: BaseException) -> str:
-    text = str(exception).strip()
-    return text.splitlines()[0] if text else type(exception).__name__
-
-
 def _item_line(level: int, what: str, item: Any, exception: BaseException) -> LogFormatterResult:
     return {
         "level": level,
         "msg": what + " %(item)s: %(exception)s",
-        "args": {"item": item_name(item), "exception": _first_line(exception)},
+        "args": {"item": item_name(item), "exception": first_line(exception)},
     }
 
 

@@ -23,8 +23,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.errors import DatabaseUnavailable
-from crawler.store.database import first_line, is_unavailable
+from crawler.errors import DatabaseUnavailable, first_line
+from crawler.store.database import is_unavailable
 
 log = logging.getLogger("crawler.crawl.outage")
 

@@ -24,8 +24,7 @@ from crawler.crawl.feedrun import ArticlePage, FeedRun
 from crawler.crawl.outage import unavailable_reason
 from crawler.crawl.parsing import Parsed
 from crawler.crawl.workers import ArticleWorkers
-from crawler.errors import NewsmonError, StoreError, WorkerCrashed
-from crawler.store.database import first_line
+from crawler.errors import NewsmonError, StoreError, WorkerCrashed, first_line
 from crawler.store.saves import SaveRequest
 from crawler.urls import site_of
 

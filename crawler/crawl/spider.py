@@ -38,7 +38,7 @@ from crawler.crawl.middlewares import release_response_bytes
 from crawler.crawl.outage import call_waiting_out_outages
 from crawler.crawl.stopping import RunStopped
 from crawler.dedup import body_hash
-from crawler.errors import DiscoveryError, StoreError, WrongKindError
+from crawler.errors import DiscoveryError, StoreError, WrongKindError, first_line
 from crawler.extract.discovery import Candidate, Discovery, ensure_kind, newest_first
 from crawler.extract.feeds import discover_feed
 from crawler.extract.listings import discover_listing
@@ -81,7 +81,7 @@ class FeedSpider(scrapy.Spider):
         so the feed's validators must not hide it from the next run."""
         url = response.url if isinstance(response, Response) else self.feed.url
         self.run.transient_failures += 1
-        self.run.problem(url, f"internal error: {_one_line(failure.value or RuntimeError())}")
+        self.run.problem(url, f"internal error: {first_line(failure.value or RuntimeError())}")
 
     async def start(self) -> AsyncIterator[Request]:
         self.run.sitemaps_seen.add(self.feed.url)
@@ -101,7 +101,7 @@ class FeedSpider(scrapy.Spider):
                 stopping=self._stopping,
             )
         except (SQLAlchemyError, StoreError) as exc:
-            reason = _one_line(exc)
+            reason = first_line(exc)
             log.warning("feed %s: %s: fetched unconditionally: %s", self.feed.name, url, reason)
         if validators is not None:
             if validators.etag:
@@ -261,7 +261,7 @@ class FeedSpider(scrapy.Spider):
             )
         except (SQLAlchemyError, StoreError) as exc:
             # Fetch them all: saving an article stored already merges into its row.
-            log.warning("feed %s: every article fetched: %s", self.feed.name, _one_line(exc))
+            log.warning("feed %s: every article fetched: %s", self.feed.name, first_line(exc))
             known = {}
         now = utcnow()
         revisit_window: timedelta = self.run.settings.crawl.revisit_window
@@ -286,7 +286,7 @@ class FeedSpider(scrapy.Spider):
             )
         except (SQLAlchemyError, StoreError) as exc:
             for _, url in links:
-                self.run.not_stored(url, _one_line(exc))
+                self.run.not_stored(url, first_line(exc))
         for candidate in to_fetch:
             yield Request(
                 candidate.url,
@@ -372,11 +372,6 @@ class FeedSpider(scrapy.Spider):
         if is_transient(failure):
             self.run.transient_failures += 1
         self.run.problem(request.url, reason)
-
-
-def _one_line(exc: BaseException) -> str:
-    message = str(exc).strip()
-    return message.splitlines()[0] if message else type(exc).__name__
 
 
 def _header(response: Response, name: bytes) -> str | None:

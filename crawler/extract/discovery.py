@@ -33,12 +33,6 @@ class Discovery:
     format: str | None = None  # feedparser's version of a feed: "rss20", "atom10", "json11"...
 
 
-def one_line(value: object) -> str:
-    """The first line of an error's message (its type's name when it has none)."""
-    text = str(value).strip()
-    return text.splitlines()[0] if text else type(value).__name__
-
-
 # The start of a page is enough to tell its kind: past the BOM, white space, the XML
 # declaration, processing instructions, comments and a DOCTYPE comes the root element.
 _HEAD_CHARS = 4096

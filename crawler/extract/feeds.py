@@ -14,9 +14,9 @@ from xml.sax import SAXException
 import feedparser
 from lxml import etree
 
-from crawler.errors import DiscoveryError
+from crawler.errors import DiscoveryError, first_line
 from crawler.extract.dates import parse_date
-from crawler.extract.discovery import Candidate, Discovery, ensure_kind, one_line
+from crawler.extract.discovery import Candidate, Discovery, ensure_kind
 from crawler.extract.json_feed import discover_json_feed, is_json_feed
 from crawler.extract.publisher_links import publisher_link
 from crawler.urls import normalize_url
@@ -180,7 +180,7 @@ def _not_a_feed(body: bytes, parsed: feedparser.FeedParserDict) -> str:
         return "an HTML page"
     error = getattr(parsed, "bozo_exception", None)
     if isinstance(error, SAXException):
-        text = one_line(error)
+        text = first_line(error)
         match = _XML_POSITION.match(text)
         if match:
             text = f"line {match[1]}, column {match[2]}: {text[match.end() :]}"

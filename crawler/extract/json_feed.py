@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from crawler.errors import DiscoveryError
+from crawler.errors import DiscoveryError, first_line
 from crawler.extract.dates import parse_date
-from crawler.extract.discovery import Candidate, Discovery, newest_first, one_line
+from crawler.extract.discovery import Candidate, Discovery, newest_first
 from crawler.extract.publisher_links import publisher_link
 from crawler.urls import normalize_url
 
@@ -31,7 +31,7 @@ def discover_json_feed(body: bytes, feed_url: str, *, max_entries: int | None = 
     try:
         document = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DiscoveryError(f"not a JSON Feed: {one_line(exc)}") from exc
+        raise DiscoveryError(f"not a JSON Feed: {first_line(exc)}") from exc
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
         VERSION_PREFIX
     ):

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from lxml import etree
 
-from crawler.errors import DiscoveryError
+from crawler.errors import DiscoveryError, first_line
 from crawler.extract.dates import parse_date
-from crawler.extract.discovery import Candidate, Discovery, ensure_kind, one_line
+from crawler.extract.discovery import Candidate, Discovery, ensure_kind
 from crawler.urls import normalize_url
 
 _SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -62,7 +62,7 @@ def discover_sitemap(
                 candidates[candidate.url] = candidate
     except etree.XMLSyntaxError as exc:
         if not candidates and not children:
-            raise DiscoveryError(f"not a sitemap: {one_line(exc)}") from exc
+            raise DiscoveryError(f"not a sitemap: {first_line(exc)}") from exc
     return Discovery(tuple(candidates.values()), tuple(children))
 
 
@@ -97,7 +97,7 @@ def _gunzip(body: bytes, max_bytes: int) -> bytes:
         try:
             data = stream.read(max_bytes + 1)
         except (OSError, EOFError) as exc:
-            raise DiscoveryError(f"broken gzip: {one_line(exc)}") from exc
+            raise DiscoveryError(f"broken gzip: {first_line(exc)}") from exc
     if len(data) > max_bytes:
         raise DiscoveryError(f"larger than max_page_bytes ({max_bytes} bytes) once unzipped")
     return data

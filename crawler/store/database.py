@@ -127,12 +127,6 @@ def shown_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (a driver's, when it wraps one)."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 # SQLite's primary result codes that pass: busy/locked (another writer), I/O error,
 # disk full, cannot open (the file's directory unmounted or out of inodes).
 _SQLITE_PASSING_CODES = {5, 6, 10, 13, 14}

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.errors import ServiceLockedError, StoreError
+from crawler.errors import ServiceLockedError, StoreError, first_line
 from crawler.store.database import shown_url
 
 log = logging.getLogger("crawler.store.lock")
@@ -133,7 +133,7 @@ class ServiceLock:
             try:
                 connection = _connect_and_lock(engine, key)
             except SQLAlchemyError as exc:
-                return self._retry_or_give_up(_first_line(exc))
+                return self._retry_or_give_up(first_line(exc))
             if connection is None:
                 raise ServiceLockedError(
                     f"the service lock on {self._shown} was lost ({self._lost_because})"
@@ -248,7 +248,7 @@ def _lock_problem(connection: Connection, key: int) -> str | None:
     try:
         held = connection.execute(_HOLDS_LOCK, {"k": key}).scalar()
     except SQLAlchemyError as exc:
-        return f"connection to the database lost: {_first_line(exc)}"
+        return f"connection to the database lost: {first_line(exc)}"
     return None if held else "no longer held by its connection"
 
 
@@ -258,9 +258,3 @@ def _close_quietly(connection: Connection) -> None:
         connection.close()
     except SQLAlchemyError:
         pass
-
-
-def _first_line(exc: SQLAlchemyError) -> str:
-    origin = getattr(exc, "orig", None) or exc
-    lines = str(origin).strip().splitlines()
-    return lines[0] if lines else type(origin).__name__

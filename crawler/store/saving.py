@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from crawler.article import Article as ParsedArticle
 from crawler.dedup import content_hash
-from crawler.errors import DatabaseUnavailable, StoreError
+from crawler.errors import DatabaseUnavailable, StoreError, first_line
 from crawler.fingerprint import Fingerprint, fingerprint_of
 from crawler.store.boilerplate import SiteBoilerplate, record_paragraphs, without_boilerplate
 from crawler.store.clusters import cluster_article, lock_clusters
-from crawler.store.database import Database, first_line, is_unavailable
+from crawler.store.database import Database, is_unavailable
 from crawler.store.linking import link_article
 from crawler.store.models import Article, ArticleUrl, ArticleVersion, Base
 from crawler.store.saves import SavedBatch, SaveOutcome, SaveRequest, SaveResult

@@ -40,8 +40,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.errors import SchemaOutdatedError, StoreError
-from crawler.store.database import first_line, shown_url
+from crawler.errors import SchemaOutdatedError, StoreError, first_line
+from crawler.store.database import shown_url
 from crawler.store.migrations.search_objects import missing_search_objects, repair_fts
 
 log = logging.getLogger(__name__)

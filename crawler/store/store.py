@@ -18,12 +18,11 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import DatabaseConfig
-from crawler.errors import StoreError
+from crawler.errors import StoreError, first_line
 from crawler.store.boilerplate import SiteBoilerplate
 from crawler.store.database import (
     Database,
     create_db_engine,
-    first_line,
     is_missing_sqlite_file,
     shown_url,
 )
