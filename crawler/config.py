@@ -1,12 +1,13 @@
 """settings.toml → validated, frozen models.
 
-The file has five parts, each a model below::
+The file has these parts, each a model below::
 
     [database]         DatabaseConfig   where articles are stored
     [crawl]            CrawlConfig      politeness and limits shared by every crawl
     [defaults]         Defaults         schedule and time zone for feeds that set none
     [[feeds]]          FeedConfig       ListingFeed | RssFeed | SitemapFeed, chosen by ``kind``
     [[sites]]          SiteConfig       per-site CSS selectors for the article parser
+    [[alerts]], [service]                what to tell whom (crawler.config_alerts)
 
 Every model forbids unknown keys and is frozen, so a typo fails at load time instead of
 silently becoming a default. Every duration, count and size has a range (README's settings
@@ -52,6 +53,7 @@ from pydantic import (
 )
 
 from crawler.article import SiteRules
+from crawler.config_alerts import AlertConfig, ServiceConfig, check_alert_feeds
 from crawler.config_problems import describe_error, describe_toml_error, find_duplicates
 from crawler.config_values import (
     CssSelector,
@@ -270,6 +272,8 @@ class Settings(_Model):
     defaults: Defaults = Defaults()
     feeds: tuple[FeedConfig, ...] = ()
     sites: tuple[SiteConfig, ...] = ()
+    alerts: tuple[AlertConfig, ...] = ()  # crawler.config_alerts
+    service: ServiceConfig = ServiceConfig()
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="before")
@@ -368,7 +372,7 @@ def parse_settings(
     if "source_path" in data:  # a field of the model, but not a key of the file
         del data["source_path"]
         problems.append(f"{path}: source_path: unknown key")
-    problems += find_duplicates(data, path)
+    problems += find_duplicates(data, path) + check_alert_feeds(data, path)
     data.setdefault("database", {})  # so the default url is resolved against base_dir too
     try:
         settings = Settings.model_validate(data, context={"base_dir": base_dir})
@@ -384,5 +388,6 @@ def parse_settings(
 # Which model a table's keys belong to, for "did you mean" in unknown-key problems.
 _SECTIONS: dict[str, type[BaseModel]] = {
     "database": DatabaseConfig, "crawl": CrawlConfig, "defaults": Defaults,
-    "schedule": Schedule, "sites": SiteConfig, **_KINDS,
+    "schedule": Schedule, "sites": SiteConfig, "alerts": AlertConfig,
+    "service": ServiceConfig, **_KINDS,
 }  # fmt: skip

@@ -26,7 +26,7 @@ _EXPECTED = {
     "list_type": "an array", "model_type": "a table", "model_attributes_type": "a table",
     "dict_type": "a table",
 }  # fmt: skip
-_LABELS = {"feeds": "name", "sites": "domain"}  # the key that names an item in the messages
+_LABELS = {"feeds": "name", "sites": "domain", "alerts": "name"}  # the key that names an item in the messages
 
 
 def describe_toml_error(exc: tomllib.TOMLDecodeError) -> str:
@@ -93,6 +93,8 @@ def describe_error(
             if kind == "union_tag_invalid"
             else f"required key missing ({expected})"
         )
+    elif kind == "literal_error":
+        message = f"expected {ctx['expected']} (got {show_value(error['input'])})"
     elif kind in _EXPECTED:
         message = f"expected {_EXPECTED[kind]} (got {show_value(error['input'])})"
     else:

@@ -258,3 +258,42 @@ class CrawlRun(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertState(Base):
+    """How far an ``[[alerts]]`` entry has looked: the ``article_versions`` it has matched
+    up to (see crawler.alerts.matching). A new alert starts at the newest version, so it
+    reports what arrives from then on, not the whole archive."""
+
+    __tablename__ = "alerts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_version_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class AlertDelivery(Base):
+    """One match of an alert (a new article or a new version of one) for one notify target:
+    sent once, retried with back-off while the target fails. ``target_key`` is the SHA-256
+    of the notify URL (which may hold a password); ``target`` is the URL as it may be shown."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert", "target_key", "article_id", "version"),
+        Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert: Mapped[str] = mapped_column(String(64))
+    target_key: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[ArticleId] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(8))  # new | edited
+    status: Mapped[str] = mapped_column(String(8))  # pending | sent | failed (given up)
+    matched_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
