@@ -40,7 +40,7 @@ def check_search(text: str) -> str:
     if operator:
         raise ValueError(
             f"{operator.group(1)} is searched as a word, as `query --search` does (every term"
-            f" must match); for alternatives give a list: search = [\"Kherson\", \"Cherson\"]"
+            f' must match); for alternatives give a list: search = ["Kherson", "Cherson"]'
         )
     return text
 
@@ -129,7 +129,8 @@ def check_alert_feeds(data: dict[str, Any], path: str) -> list[str]:
     if not isinstance(alerts, list):
         return []
     feeds = data.get("feeds")
-    names = {f.get("name") for f in feeds if isinstance(f, dict)} if isinstance(feeds, list) else set()
+    listed = feeds if isinstance(feeds, list) else []
+    names = {f.get("name") for f in listed if isinstance(f, dict)}
     problems: list[str] = []
     seen: dict[str, int] = {}
     for index, alert in enumerate(alerts):
@@ -152,4 +153,3 @@ def check_alert_feeds(data: dict[str, Any], path: str) -> list[str]:
                     f"{path}: {where}.feeds[{position}]: no [[feeds]] entry is named {feed!r}"
                 )
     return problems
-

@@ -26,7 +26,8 @@ _EXPECTED = {
     "list_type": "an array", "model_type": "a table", "model_attributes_type": "a table",
     "dict_type": "a table",
 }  # fmt: skip
-_LABELS = {"feeds": "name", "sites": "domain", "alerts": "name"}  # the key that names an item in the messages
+# The key that names an item in the messages.
+_LABELS = {"feeds": "name", "sites": "domain", "alerts": "name"}
 
 
 def describe_toml_error(exc: tomllib.TOMLDecodeError) -> str:

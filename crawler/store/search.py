@@ -40,10 +40,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 __all__ = [
     "SearchQuery",
+    "matching_ids",
     "parse_query",
     "ranked_matches",
     "search",
@@ -107,10 +108,10 @@ def fts5_match(query: SearchQuery) -> str:
     return " ".join('"' + unit.replace('"', '""') + '"' for unit in query.units)
 
 
-def _pg_tsquery(query: SearchQuery) -> ColumnElement[Any]:
+def _pg_tsquery(query: SearchQuery, unique: bool = False) -> ColumnElement[Any]:
     config = text(f"'{PG_CONFIG}'::regconfig")
     parts = [
-        func.phraseto_tsquery(config, bindparam(f"search_unit_{i}", unit))
+        func.phraseto_tsquery(config, bindparam(f"search_unit_{i}", unit, unique=unique))
         for i, unit in enumerate(query.units)
     ]
     combined: ColumnElement[Any] = parts[0]
@@ -164,6 +165,24 @@ def ranked_matches(dialect: str, query: SearchQuery, limit: int | None = None) -
         columns = ranked.selected_columns
         ranked = ranked.order_by(columns.score.desc(), columns.article_id.desc()).limit(limit)
     return ranked.subquery("search")
+
+
+def matching_ids(dialect: str, query: SearchQuery) -> Select[tuple[Any]]:
+    """The ids of every article matching ``query``, unranked: for filtering a known set of
+    articles (an alert's new ones) rather than listing the best."""
+    if query.is_empty:
+        raise ValueError("an empty search matches nothing; check SearchQuery.is_empty first")
+    if dialect == "sqlite":
+        fts = table("articles_fts", column("rowid"))
+        # unique: one statement may hold several searches (an alert's alternatives)
+        value: BindParameter[str] = bindparam("ids_match", fts5_match(query), unique=True)
+        return select(fts.c.rowid).where(text("articles_fts MATCH :ids_match").bindparams(value))
+    if dialect == "postgresql":
+        articles = table("articles", column("id"), column("search_vector", TSVECTOR))
+        return select(articles.c.id).where(
+            articles.c.search_vector.op("@@", return_type=Boolean)(_pg_tsquery(query, True))
+        )
+    raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect}")
 
 
 def top_matches(session: Session, query: SearchQuery, limit: int) -> list[tuple[int, float]]:

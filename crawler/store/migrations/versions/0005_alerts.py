@@ -51,12 +51,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("alert", "target_key", "article_id", "version"),
     )
-    op.create_index(
-        "ix_alert_deliveries_due", "alert_deliveries", ["status", "next_attempt_at"]
-    )
-    op.create_index(
-        op.f("ix_alert_deliveries_article_id"), "alert_deliveries", ["article_id"]
-    )
+    op.create_index("ix_alert_deliveries_due", "alert_deliveries", ["status", "next_attempt_at"])
+    op.create_index(op.f("ix_alert_deliveries_article_id"), "alert_deliveries", ["article_id"])
 
 
 def downgrade() -> None:

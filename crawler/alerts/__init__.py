@@ -1,0 +1,1 @@
+"""Alerts: matches of ``[[alerts]]`` sent through apprise, once per target (see README)."""
