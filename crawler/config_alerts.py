@@ -25,7 +25,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, fie
 
 from crawler.config_values import DurationBetween, HostName, Slug, Tags, check_host
 
-__all__ = ["AlertConfig", "ServiceConfig", "check_alert_feeds", "check_listen_address"]
+__all__ = [
+    "AlertConfig", "ServiceConfig", "check_alert_feeds", "check_listen_address", "listen_address",
+]  # fmt: skip
 
 _OPERATORS = re.compile(r"(?:^|\s)(OR|AND|NOT)(?=\s|$)")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
@@ -68,6 +70,12 @@ def _events(events: tuple[str, ...]) -> tuple[str, ...]:
     if not events:
         raise ValueError("give at least one of 'new' and 'edited'")
     return tuple(dict.fromkeys(events))
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """``"127.0.0.1:9464"`` → ``("127.0.0.1", 9464)``; ``"[::1]:9464"`` → ``("::1", 9464)``."""
+    host, _, port = value.rpartition(":")
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 def check_listen_address(value: str) -> str:

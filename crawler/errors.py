@@ -9,6 +9,7 @@
     │   ├── ServiceLockedError    another service already runs against this database
     │   ├── SchemaOutdatedError   the database's schema is older than this newsmon
     │   └── DatabaseUnavailable   locked, full or unreachable for now: worth waiting for
+    ├── ServiceError              the service cannot offer what its settings ask (metrics)
     ├── NotFoundError             the article a command named is not stored
     ├── OutputError               a command cannot write the file it was asked to write
     ├── DiscoveryError            a page is not a usable listing, feed or sitemap
@@ -63,6 +64,10 @@ class DatabaseUnavailable(StoreError):
     """The database refused a write for a reason that passes (locked, disk full, connection
     lost, server restarting): nothing of the write was stored, and it is worth trying again.
     Its message is one line with no SQL, parameters or password in it."""
+
+
+class ServiceError(NewsmonError):
+    """The service cannot start something its settings ask for (the metrics address taken)."""
 
 
 class NotFoundError(NewsmonError):

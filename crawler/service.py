@@ -22,9 +22,12 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from crawler.alerts.dispatch import AlertDispatcher, AlertLoop
+from crawler.alerts.targets import check_targets
 from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings, load_settings
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, StoreError, UnknownFeedError
+from crawler.metrics import ServiceMetrics
 from crawler.store.database import shown_url
 from crawler.store.lock import ServiceLock
 from crawler.store.store import Store, utcnow
@@ -56,6 +59,11 @@ class Service:
         self._lock_watcher: asyncio.Task[None] | None = None
         self._lock_lost: StoreError | None = None
         self._interrupted: set[str] = set()  # feeds whose last run a crash cut short
+        # Alerts: a pass after every feed run, off the reactor thread (crawler.alerts).
+        self.alerts = AlertDispatcher(self.store, settings.alerts)
+        self.alert_loop = AlertLoop(self.alerts)
+        self._alert_task: asyncio.Task[None] | None = None
+        self.metrics: ServiceMetrics | None = None  # with [service] metrics set
         self.exit_code = 0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -71,11 +79,19 @@ class Service:
         lock.acquire()
         self._lock = lock
         try:
+            if self.settings.service.metrics is not None:
+                self.metrics = ServiceMetrics()
+                self.metrics.serve(self.settings.service.metrics)
+                self.runner.page_timing = self.metrics.page_timing
+                log.info("serving metrics at http://%s/metrics", self.settings.service.metrics)
             loop = install_asyncio_reactor()
             reactor = get_reactor()
             reactor.callWhenRunning(lambda: loop.create_task(self._main(loop)))
             reactor.run(installSignalHandlers=False)
         finally:
+            self.alert_loop.close()
+            if self.metrics is not None:
+                self.metrics.close()
             self.store.close()
             lock.release()
         if self._lock_lost is not None:
@@ -89,6 +105,7 @@ class Service:
                 loop.add_signal_handler(sig, self.request_stop, sig.name)
             loop.add_signal_handler(signal.SIGHUP, self.request_reload)
             self._interrupted = await asyncio.to_thread(self.store.close_interrupted_runs)
+            await asyncio.to_thread(self.alerts.begin)  # new alerts start from here
             if self.settings.has_placeholder_user_agent:
                 log.warning(PLACEHOLDER_USER_AGENT_WARNING)
             enabled = self.settings.enabled_feeds()
@@ -108,6 +125,7 @@ class Service:
             await asyncio.to_thread(self._save_next_runs, disabled)
             if self.settings_path is not None:
                 self._watcher = loop.create_task(self._watch_settings_file())
+            self._alert_task = loop.create_task(self.alert_loop.run())
             if self._lock is not None and self._lock.is_watched:
                 self._lock_watcher = loop.create_task(self._watch_lock(self._lock))
             log.info(
@@ -131,7 +149,7 @@ class Service:
             self._stopping.set_result(None)
 
     async def _shutdown(self) -> None:
-        for watcher in (self._watcher, self._lock_watcher):
+        for watcher in (self._watcher, self._lock_watcher, self._alert_task):
             if watcher is not None:
                 watcher.cancel()
         if self.scheduler is not None:
@@ -248,7 +266,10 @@ class Service:
                     retry_at.isoformat(timespec="seconds"),
                 )
                 return
-            await self.runner.run_feed(feed, next_run_at=next_run)
+            outcome = await self.runner.run_feed(feed, next_run_at=next_run)
+            if self.metrics is not None:
+                self.metrics.record_run(outcome)
+            self.alert_loop.poke()  # its articles are committed: match and send them
         except Exception:
             # Anything that escapes the runner (the database gone away) must not stop the
             # timetable: the feed runs again at its next time.
@@ -322,16 +343,23 @@ class Service:
             return False
         try:
             new = await asyncio.to_thread(load_settings, self.settings_path)
+            await asyncio.to_thread(check_targets, new, str(self.settings_path))
         except SettingsError as exc:
             for problem in exc.problems:  # one line each, as check-config prints them
                 log.error("reload rejected, keeping the running settings: %s", problem)
             return False
         if new.database.url != self.settings.database.url:
             log.warning("reload: database.url changed; restart the service to switch databases")
+        if new.service != self.settings.service:
+            log.warning("reload: [service] changed; restart the service to apply it")
         old_feeds = {f.name: f for f in self.settings.enabled_feeds()}
         new_feeds = {f.name: f for f in new.enabled_feeds()}
-        self.settings = new.model_copy(update={"database": self.settings.database})
+        kept = {"database": self.settings.database, "service": self.settings.service}
+        self.settings = new.model_copy(update=kept)
         self.runner.update_settings(self.settings)
+        self.alerts.update(self.settings.alerts)
+        await asyncio.to_thread(self.alerts.begin)
+        self.alert_loop.poke()
         assert self.scheduler is not None
         gone = old_feeds.keys() - new_feeds.keys()
         for name in gone:

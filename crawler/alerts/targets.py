@@ -120,10 +120,15 @@ def _send(url: str, title: str, body: str) -> SendResult:
     if not notifier.add(url):
         _collected.take()
         return SendResult(False, "apprise cannot use this URL")
-    ok = bool(notifier.notify(body=body, title=title))
+    result = notifier.notify(body=body, title=title)
     said = _collected.take()
-    if ok:
+    if result:
         return SendResult(True)
+    # apprise 2 returns its log entries with the result (its services may run in threads
+    # of its own); apprise 1 logs them in this thread.
+    entries = getattr(result, "logs", None)
+    if callable(entries):
+        said += [str(getattr(entry, "message", entry)) for entry in entries()]
     reason = said[-1].strip().splitlines()[0] if said else "apprise reported a failure"
     return SendResult(False, without_secrets(reason, url))
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from crawler.cli.alert_commands import ALERTS_COMMAND
 from crawler.cli.article_commands import ARTICLE_COMMANDS
 from crawler.cli.command import Command
 from crawler.cli.db_commands import DB_COMMAND
@@ -32,6 +33,7 @@ COMMANDS: tuple[Command, ...] = (
     DB_COMMAND,
     *DISCOVER_COMMANDS,
     *FEEDS_COMMANDS,
+    ALERTS_COMMAND,
 )
 
 

@@ -13,6 +13,7 @@ from crawler.cli.render import print_json, print_table, short_time
 from crawler.config import Settings
 
 if TYPE_CHECKING:
+    from crawler.store.alert_deliveries import FailingTarget
     from crawler.store.feed_status import FeedStatus
 
 
@@ -30,12 +31,16 @@ def add_status_options(parser: argparse.ArgumentParser) -> None:
 
 
 def status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
+    from crawler.store.alert_deliveries import failing_targets
     from crawler.store.feed_status import feed_runs, feed_status
+    from crawler.store.store import utcnow
 
     feeds = [settings.feed(args.feed)] if args.feed else settings.feeds
     with reading(settings) as session:
         rows = feed_status(session, [(f.name, f.kind, f.enabled) for f in feeds])
         runs = feed_runs(session, args.feed, args.runs or None) if args.feed else []
+        alerts = [a.name for a in settings.alerts]
+        failing = failing_targets(session, alerts, utcnow()) if alerts else []
     if args.feed:
         show_feed(rows[0], runs, args.format)
         return 0
@@ -66,7 +71,18 @@ def status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
         [24, 8, 16, 11, 16, 5, 5, 5, 5, 16, 70],
         empty="(no feeds configured)",
     )
+    for target in failing:  # a line per alert target that fails (`alerts list`: all of them)
+        print(failing_line(target))
     return 0
+
+
+def failing_line(t: FailingTarget) -> str:
+    waiting = f"{t.waiting} waiting" + (f", {t.given_up} given up" if t.given_up else "")
+    next_try = f"next try {short_time(t.next_attempt_at)}" if t.next_attempt_at else "given up"
+    return (
+        f"alert {t.alert} → {t.target}: failing ({waiting}); attempt {t.attempts} at"
+        f" {short_time(t.last_attempt_at)}: {t.last_error}; {next_try}"
+    )
 
 
 def show_feed(row: FeedStatus, runs: list[dict[str, Any]], fmt: str) -> None:

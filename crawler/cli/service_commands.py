@@ -17,13 +17,16 @@ from crawler.cli.command import Command
 from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings
 
 if TYPE_CHECKING:
+    from crawler.alerts.dispatch import AlertDispatcher
     from crawler.crawl.progress import Progress
     from crawler.crawl.runner import FeedOutcome, FeedRunner
 
 
 def run_service(settings: Settings, args: argparse.Namespace, path: Path) -> int:
+    from crawler.alerts.targets import check_targets
     from crawler.service import Service
 
+    check_targets(settings, str(path))
     return Service(settings, settings_path=path).run()
 
 
@@ -34,8 +37,12 @@ def add_crawl_options(parser: argparse.ArgumentParser) -> None:
 
 
 def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
+    from crawler.alerts.dispatch import AlertDispatcher
+    from crawler.alerts.targets import check_targets
     from crawler.crawl.runner import FeedRunner, run_in_reactor
     from crawler.store.store import Store
+
+    check_targets(settings, str(path))
 
     feeds = (
         [settings.feed(name) for name in args.feeds]
@@ -52,6 +59,8 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     warn_placeholder_user_agent(settings)  # once the crawl can start, not before a refusal
     try:
         store.sync_feeds((f.name, f.kind, f.url) for f in settings.feeds)
+        alerts = AlertDispatcher(store, settings.alerts)
+        alerts.begin()  # an alert new to this database reports what this crawl finds
         runner = FeedRunner(settings, store)
         done: list[str] = []
         live = LiveLine(sys.stderr) if sys.stderr.isatty() else None
@@ -70,6 +79,8 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
         if sys.stdout.isatty():
             print(f"crawling {len(feeds)} feeds: {', '.join(f.name for f in feeds)}", flush=True)
         outcomes, stopped_by = run_in_reactor(lambda: _crawl_until_signal(runner, feeds, report))
+        if stopped_by is None:
+            send_alerts(alerts)
     finally:
         store.close()
     failed = [o.feed for o in outcomes if o.outcome == "failed"]
@@ -81,6 +92,17 @@ def crawl_once(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     if stopped_by is not None:
         return 128 + int(stopped_by)  # as a shell reports a process the signal ended: 130 for ^C
     return 1 if failed else 0
+
+
+def send_alerts(alerts: AlertDispatcher) -> None:
+    """What the crawl's articles matched, sent once; a failure is logged and retried by
+    the next crawl or the service, and never changes the crawl's exit code."""
+    try:
+        alerts.run_pass()
+    except Exception:
+        logging.getLogger("crawler.alerts").exception(
+            "alerts: pass failed; pending messages are tried again later"
+        )
 
 
 def warn_placeholder_user_agent(settings: Settings) -> None:
@@ -183,13 +205,16 @@ class LiveLine:
 
 def check_config(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     # The settings were loaded (and every problem reported) before this runs.
+    from crawler.alerts.targets import check_targets
     from crawler.store.database import shown_url  # imported when used: --help stays fast
 
+    check_targets(settings, str(path))  # apprise reads each notify URL
     feeds = settings.feeds
     enabled = sum(1 for f in feeds if f.enabled)
     print(
         f"{path}: ok — {len(feeds)} feeds ({enabled} enabled), {len(settings.sites)} site rules,"
-        f" database {shown_url(settings.database.url)}"
+        f" {len(settings.alerts)} alerts, database {shown_url(settings.database.url)}"
+        + (f", metrics at {settings.service.metrics}" if settings.service.metrics else "")
     )
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -47,12 +48,19 @@ class FeedRun:
     child_sitemaps: int = 0
     child_sitemaps_over_limit: int = 0
     skipped_by_limits: int = 0
+    # (feed, "queue" | "parse" | "save", seconds) of each article page, for the service's
+    # metrics (crawler.metrics); None when nobody listens.
+    timing: Callable[[str, str, float], None] | None = None
 
     @property
     def may_save_validators(self) -> bool:
         """A 304 next run would skip this run's articles: allow it only when none of them
         failed in a way that a retry could fix (a 404 will not get better; a 500 may)."""
         return self.failure is None and self.transient_failures == 0
+
+    def timed(self, kind: str, seconds: float) -> None:
+        if self.timing is not None:
+            self.timing(self.feed.name, kind, seconds)
 
     def problem(self, url: str, reason: str) -> None:
         self.counts.errors += 1

@@ -8,6 +8,7 @@ The parsing and the saving happen in the runner's :class:`~crawler.crawl.workers
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 from typing import Any, Self
 
@@ -26,6 +27,7 @@ from crawler.crawl.parsing import Parsed
 from crawler.crawl.workers import ArticleWorkers
 from crawler.errors import NewsmonError, StoreError, WorkerCrashed, first_line
 from crawler.store.saves import SaveRequest
+from crawler.store.store import utcnow
 from crawler.urls import site_of
 
 log = logging.getLogger("crawler.pipeline")
@@ -86,6 +88,7 @@ class StorePipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
             return item
+        self.run.timed("queue", (utcnow() - item.fetched_at).total_seconds())
         try:
             return await self._store(item)
         finally:
@@ -94,12 +97,14 @@ class StorePipeline:
     async def _store(self, item: ArticlePage) -> Any:
         run = self.run
         try:
+            started = time.monotonic()
             parsed = await self.workers.parse(item.body, item.url, partial(hints_for, run, item))
-            result = (
-                await self.workers.save(run.store, save_request(run, item, parsed))
-                if parsed is not None
-                else None
-            )
+            parsed_at = time.monotonic()
+            run.timed("parse", parsed_at - started)
+            result = None
+            if parsed is not None:
+                result = await self.workers.save(run.store, save_request(run, item, parsed))
+                run.timed("save", time.monotonic() - parsed_at)
         except (WorkerCrashed, StoreError, SQLAlchemyError) as exc:
             # Whatever kept it from the database, the next run fetches it again: the
             # feed's validators are not saved after this run.

@@ -173,6 +173,8 @@ class FeedRunner:
         self.stopping = False
         # Set by `newsmon crawl` on a terminal: a live progress line instead of log lines.
         self.show_progress: Callable[[Progress], None] | None = None
+        # Set by the service with metrics on: each article page's timings (FeedRun.timed).
+        self.page_timing: Callable[[str, str, float], None] | None = None
 
     def update_settings(self, settings: Settings) -> None:
         """New crawls use the new settings; running ones finish with theirs."""
@@ -196,7 +198,7 @@ class FeedRunner:
         from crawler.crawl.outage import call_waiting_out_outages
         from crawler.crawl.spider import FeedSpider
 
-        run = FeedRun(feed=feed, settings=self.settings, store=self.store)
+        run = FeedRun(feed=feed, settings=self.settings, store=self.store, timing=self.page_timing)
         # The crawl's components take their share of the run and of this runner from the
         # crawler (see crawler.crawl.context).
         stop = RunStop()

@@ -214,7 +214,7 @@ def failing_targets(session: Session, alerts: Sequence[str], now: datetime) -> l
                 select(AlertDelivery.status, func.count())
                 .where(AlertDelivery.alert == alert, AlertDelivery.target_key == key)
                 .group_by(AlertDelivery.status)
-            ).tuples()
+            ).all()
         )
         result.append(
             FailingTarget(
@@ -229,3 +229,23 @@ def failing_targets(session: Session, alerts: Sequence[str], now: datetime) -> l
             )
         )
     return result
+
+
+def target_counts(
+    session: Session, alerts: Sequence[str]
+) -> dict[tuple[str, str], tuple[int, int, int, datetime | None]]:
+    """(alert, target key) → (sent, waiting, given up, last sent at)."""
+    status = AlertDelivery.status
+    rows = session.execute(
+        select(
+            AlertDelivery.alert,
+            AlertDelivery.target_key,
+            func.count().filter(status == "sent"),
+            func.count().filter(status == "pending"),
+            func.count().filter(status == "failed"),
+            func.max(AlertDelivery.sent_at),
+        )
+        .where(AlertDelivery.alert.in_(alerts))
+        .group_by(AlertDelivery.alert, AlertDelivery.target_key)
+    )
+    return {(a, k): (int(s), int(w), int(f), last) for a, k, s, w, f, last in rows}

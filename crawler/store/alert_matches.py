@@ -62,7 +62,9 @@ def start_alert(session: Session, name: str, now: datetime) -> None:
     arrives from now on, not the archive."""
     if session.get(AlertState, name) is None:
         newest = session.scalar(select(func.max(ArticleVersion.id))) or 0
-        session.add(AlertState(name=name, last_version_id=newest, created_at=now))
+        session.add(
+            AlertState(name=name, first_version_id=newest, last_version_id=newest, created_at=now)
+        )
         session.flush()
 
 
@@ -77,7 +79,7 @@ def record_matches(
         start_alert(session, alert.name, now)
         return 0
     mark = state.last_version_id
-    low = max(mark - RECHECK_VERSIONS, 0)
+    low = max(mark - RECHECK_VERSIONS, state.first_version_id)
     found = 0
     while low < newest:
         high = min(low + SCAN_BATCH, newest)

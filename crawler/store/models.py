@@ -268,6 +268,7 @@ class AlertState(Base):
     __tablename__ = "alerts"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_version_id: Mapped[int] = mapped_column(Integer)  # the newest when it started
     last_version_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
 

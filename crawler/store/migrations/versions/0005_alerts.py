@@ -3,11 +3,11 @@
 Revision ID: 0005_alerts
 Revises: 0004_page_states_per_feed
 
-``alerts`` holds one row per ``[[alerts]]`` entry that has run: the last
-``article_versions.id`` it has looked at. ``alert_deliveries`` holds one row per match and
-notify target — unique, so a restart or a re-crawl never sends a match twice — with its
-attempts, the next one's time and the last error while the target fails. Both are new
-tables: nothing stored before is touched.
+``alerts`` holds one row per ``[[alerts]]`` entry that has run: the newest
+``article_versions.id`` when it started and the last one it has looked at.
+``alert_deliveries`` holds one row per match and notify target — unique, so a restart or a
+re-crawl never sends a match twice — with its attempts, the next one's time and the last
+error while the target fails. Both are new tables: nothing stored before is touched.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def upgrade() -> None:
     op.create_table(
         "alerts",
         sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("first_version_id", sa.Integer(), nullable=False),
         sa.Column("last_version_id", sa.Integer(), nullable=False),
         sa.Column("created_at", _UTC, nullable=False),
         sa.PrimaryKeyConstraint("name"),
