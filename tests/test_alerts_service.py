@@ -44,7 +44,8 @@ def with_alerts(settings: Path, receiver: WebhookReceiver, metrics_port: int) ->
         f'[service]\nmetrics = "127.0.0.1:{metrics_port}"\n\n{text}\n'
         f'[[alerts]]\nname = "herald"\nfeeds = [{feeds}]\nevents = ["new", "edited"]\n'
         f'notify = ["{hook}"]\n\n'
-        f'[[alerts]]\nname = "nothing"\nsearch = "xylophone"\nnotify = ["{receiver.url("/none")}"]\n',
+        f'[[alerts]]\nname = "nothing"\nsearch = "xylophone"\n'
+        f'notify = ["{receiver.url("/none")}"]\n',
         encoding="utf-8",
     )
 
@@ -112,7 +113,7 @@ def test_alerts_are_sent_once_per_match_and_metrics_match_the_runs(
                     CrawlRun.articles_new,
                     CrawlRun.versions_new,
                     CrawlRun.errors,
-                )  # fmt: skip
+                )
             ).all()
             stored = session.scalar(select(func.count()).select_from(Article))
         assert runs
