@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from crawler import config
+from crawler import config, config_alerts
 from crawler.cli import build_parser
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -22,6 +22,8 @@ SECTIONS: list[type[BaseModel]] = [
     config.RssFeed,
     config.SitemapFeed,
     config.SiteConfig,
+    config_alerts.AlertConfig,
+    config_alerts.ServiceConfig,
 ]
 
 
