@@ -3,6 +3,7 @@ the crawl, and ``newsmon status`` shows it with its password hidden."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,12 @@ def test_crawl_sends_once_and_a_re_crawl_sends_nothing(
         assert titles == sorted(f"[kherson] new: {a['title']}" for a in matching)
         assert crawl(settings).returncode == 0
         assert len(receiver.posts) == len(matching)
+        listed = subprocess.run(
+            [sys.executable, "-m", "crawler", "alerts", "list", "--format", "json",
+             "--settings", str(settings)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        (row,) = json.loads(listed.stdout)
+        assert (row["alert"], row["target"]) == ("kherson", receiver.url())
+        assert (row["sent"], row["waiting"], row["given_up"]) == (len(matching), 0, 0)

@@ -79,6 +79,8 @@ def record_matches(
         start_alert(session, alert.name, now)
         return 0
     mark = state.last_version_id
+    if newest <= mark:
+        return 0  # nothing new; a late commit below the mark is found with the next version
     low = max(mark - RECHECK_VERSIONS, state.first_version_id)
     found = 0
     while low < newest:
@@ -108,9 +110,18 @@ def _record_range(
         query = query.where(ArticleVersion.version > 1)
     if "edited" not in alert.events:
         query = query.where(ArticleVersion.version == 1)
-    query = query.where(*_filters(session, alert))
+    # The articles' id range bounds the full-text look-up to them (FTS5 walks only that
+    # stretch of its index), instead of every article with the word.
+    ids = session.execute(
+        select(func.min(ArticleVersion.article_id), func.max(ArticleVersion.article_id)).where(
+            ArticleVersion.id > low, ArticleVersion.id <= high
+        )
+    ).one()
+    if ids[0] is None or not targets:
+        return 0
+    query = query.where(*_filters(session, alert, (int(ids[0]), int(ids[1]))))
     matches = list(session.execute(query.order_by(ArticleVersion.id)))
-    if not matches or not targets:
+    if not matches:
         return 0
     recorded = {
         (article_id, version, key)
@@ -148,14 +159,18 @@ def _record_range(
     return found
 
 
-def _filters(session: Session, alert: AlertConfig) -> list[ColumnElement[bool]]:
+def _filters(
+    session: Session, alert: AlertConfig, ids: tuple[int, int]
+) -> list[ColumnElement[bool]]:
     """The alert's filters on ``articles``: any of its searches, tags, feeds and sites each
     (a key left out does not filter)."""
     filters: list[ColumnElement[bool]] = []
     if alert.search:
         dialect = session.get_bind().dialect.name
         queries = [parse_query(text) for text in alert.search]
-        searches = [Article.id.in_(matching_ids(dialect, q)) for q in queries if not q.is_empty]
+        searches = [
+            Article.id.in_(matching_ids(dialect, q, ids)) for q in queries if not q.is_empty
+        ]
         filters.append(or_(*searches) if searches else false())
     if alert.tags:
         tagged = select(ArticleTag.article_id).where(ArticleTag.tag.in_(alert.tags))

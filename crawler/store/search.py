@@ -167,21 +167,26 @@ def ranked_matches(dialect: str, query: SearchQuery, limit: int | None = None) -
     return ranked.subquery("search")
 
 
-def matching_ids(dialect: str, query: SearchQuery) -> Select[tuple[Any]]:
-    """The ids of every article matching ``query``, unranked: for filtering a known set of
-    articles (an alert's new ones) rather than listing the best."""
+def matching_ids(
+    dialect: str, query: SearchQuery, among: tuple[int, int] | None = None
+) -> Select[tuple[Any]]:
+    """The ids of every article matching ``query`` (with ids in ``among``, from..to, when
+    given), unranked: for filtering a known set of articles (an alert's new ones) rather
+    than listing the best."""
     if query.is_empty:
         raise ValueError("an empty search matches nothing; check SearchQuery.is_empty first")
     if dialect == "sqlite":
         fts = table("articles_fts", column("rowid"))
         # unique: one statement may hold several searches (an alert's alternatives)
         value: BindParameter[str] = bindparam("ids_match", fts5_match(query), unique=True)
-        return select(fts.c.rowid).where(text("articles_fts MATCH :ids_match").bindparams(value))
+        found = select(fts.c.rowid).where(text("articles_fts MATCH :ids_match").bindparams(value))
+        return found if among is None else found.where(fts.c.rowid.between(*among))
     if dialect == "postgresql":
         articles = table("articles", column("id"), column("search_vector", TSVECTOR))
-        return select(articles.c.id).where(
+        found = select(articles.c.id).where(
             articles.c.search_vector.op("@@", return_type=Boolean)(_pg_tsquery(query, True))
         )
+        return found if among is None else found.where(articles.c.id.between(*among))
     raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect}")
 
 
