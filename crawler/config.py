@@ -1,12 +1,13 @@
 """settings.toml → validated, frozen models.
 
-The file has five parts, each a model below::
+The file has six parts, each a model below::
 
     [database]         DatabaseConfig   where articles are stored
     [crawl]            CrawlConfig      politeness and limits shared by every crawl
     [defaults]         Defaults         schedule and time zone for feeds that set none
     [[feeds]]          FeedConfig       ListingFeed | RssFeed | SitemapFeed, chosen by ``kind``
     [[sites]]          SiteConfig       per-site CSS selectors for the article parser
+    [web]              WebConfig        the web app's token (crawler.config_web)
 
 Every model forbids unknown keys and is frozen, so a typo fails at load time instead of
 silently becoming a default. Every duration, count and size has a range (README's settings
@@ -67,11 +68,12 @@ from crawler.config_values import (
     check_cron,
     parse_duration,
 )
+from crawler.config_web import WebConfig
 from crawler.errors import SettingsError, UnknownFeedError
 
 __all__ = [
     "CrawlConfig", "DatabaseConfig", "Defaults", "FeedBase", "FeedConfig", "ListingFeed",
-    "RssFeed", "Schedule", "Settings", "SiteConfig", "SitemapFeed", "load_settings",
+    "RssFeed", "Schedule", "Settings", "SiteConfig", "SitemapFeed", "WebConfig", "load_settings",
     "parse_duration", "parse_settings", "resolve_settings_path",
 ]  # fmt: skip
 
@@ -270,6 +272,7 @@ class Settings(_Model):
     defaults: Defaults = Defaults()
     feeds: tuple[FeedConfig, ...] = ()
     sites: tuple[SiteConfig, ...] = ()
+    web: WebConfig = WebConfig()
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="before")

@@ -22,6 +22,7 @@ SECTIONS: list[type[BaseModel]] = [
     config.RssFeed,
     config.SitemapFeed,
     config.SiteConfig,
+    config.WebConfig,
 ]
 
 
