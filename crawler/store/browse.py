@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from crawler.store.clusters import published_when
@@ -54,38 +54,30 @@ def facet_counts(session: Session, f: ArticleFilter, facet: Facet, limit: int = 
         query = select(ArticleFeed.feed, n).join(matched, matched.c.id == ArticleFeed.article_id)
         key = ArticleFeed.feed
     elif facet == "author":
-        author = _authors(session.get_bind().dialect.name)
+        name = _author_names(session.get_bind().dialect.name)
         query = (
-            select(author.c.name, n)
+            select(name.c.value, n)
             .select_from(Article)
             .join(matched, matched.c.id == Article.id)
-            .join(author, author.c.article_id == Article.id)
+            .join(name, true())
         )
-        key = author.c.name
+        if session.get_bind().dialect.name == "sqlite":
+            query = query.where(name.c.type == "text")  # names, not stray numbers
+        key = name.c.value
     else:
         raise ValueError(f"no facet {facet!r}: use one of {', '.join(FACETS)}")
     query = query.group_by(key).order_by(n.desc(), key).limit(limit)
     return [Count(str(k), int(c)) for k, c in session.execute(query)]
 
 
-def _authors(dialect: str) -> Any:
-    """(article_id, name): one row per credited author, from the JSON array."""
+def _author_names(dialect: str) -> Any:
+    """Each article's credited authors as rows, from its JSON array (a function in FROM
+    that reads the article's row: SQLite's json_each, PostgreSQL's implicitly lateral
+    json_array_elements_text)."""
     if dialect == "sqlite":
-        each = func.json_each(Article.authors).table_valued("value", joins_implicitly=True)
-        return (
-            select(Article.id.label("article_id"), each.c.value.label("name"))
-            .select_from(Article)
-            .join(each, func.json_type(each.c.value) == "text")  # names only
-            .subquery("author")
-        )
-    each = func.json_array_elements_text(Article.authors).table_valued(
+        return func.json_each(Article.authors).table_valued("value", "type", joins_implicitly=True)
+    return func.json_array_elements_text(Article.authors).table_valued(
         "value", joins_implicitly=True
-    )
-    return (
-        select(Article.id.label("article_id"), each.c.value.label("name"))
-        .select_from(Article)
-        .join(each, func.length(each.c.value) > 0)
-        .subquery("author")
     )
 
 

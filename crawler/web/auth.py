@@ -72,10 +72,15 @@ def safe_next(value: str | None) -> str:
 
 async def login_attempt(request: Request, token: str) -> tuple[bool, str]:
     """(whether the posted token is right, where to go next), from the login form."""
-    body = await request.body()
-    if len(body) > MAX_FORM:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:  # no token is that long: stop reading
+            return False, "/"
+    try:
+        form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
+    except ValueError:  # more fields than a login form has
         return False, "/"
-    form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
     given = (form.get("token") or [""])[0].strip()
     return hmac.compare_digest(given.encode(), token.encode()), safe_next(
         (form.get("next") or ["/"])[0]

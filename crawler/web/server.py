@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import signal
 import socket
+from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 
@@ -64,6 +67,19 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _stopper(server: uvicorn.Server) -> Callable[[int, FrameType | None], None]:
+    """The signal handler: SIGINT or SIGTERM stops the server gracefully (a second SIGINT at
+    once), and the command then ends with exit 0, as ``newsmon run`` does. (uvicorn's own
+    handler raises the signal again once stopped, which would end the process by it.)"""
+
+    def stop(sig: int, frame: FrameType | None) -> None:
+        if server.should_exit and sig == signal.SIGINT:
+            server.force_exit = True
+        server.should_exit = True
+
+    return stop
+
+
 def serve(settings: Settings, host: str, port: int) -> int:
     """Run the app until stopped; returns the exit code."""
     from crawler.web.app import create_app
@@ -85,6 +101,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
             app, log_config=None, access_log=False, lifespan="off", server_header=False
         )
         server = uvicorn.Server(config)
+        server.handle_exit = _stopper(server)  # type: ignore[method-assign,assignment]
         bound = sock.getsockname()[1]
         shown_host = f"[{host.strip('[]')}]" if ":" in host else host
         print(
