@@ -8,6 +8,7 @@ value too long, with control characters, or of the wrong shape is a :class:`BadR
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -116,7 +117,7 @@ class Params:
     def linked(self, **changes: Any) -> str:
         """This request's query string with some values changed (None drops one); a change
         of anything but the page starts again at page 1."""
-        values = dict(self.values)
+        values = {k: v for k, v in self.values.items() if v.strip()}
         if "page" not in changes:
             values.pop("page", None)
         for key, value in changes.items():
@@ -124,8 +125,6 @@ class Params:
                 values.pop(key, None)
             else:
                 values[key] = "1" if value is True else str(value)
-        from urllib.parse import urlencode
-
         return "?" + urlencode(values) if values else "?"
 
 

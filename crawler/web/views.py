@@ -74,8 +74,8 @@ def overview(session: Session, settings: Settings, now: datetime) -> dict[str, A
 def feeds(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
     rows = _statuses(session, settings, now)
     names = [row.name for row in rows]
-    end = now + timedelta(days=1)
-    start = (end - timedelta(days=FEED_CHART_DAYS)).replace(hour=0, minute=0, second=0)
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    start = end - timedelta(days=FEED_CHART_DAYS)  # today and the days before it
     per_day = feed_daily_counts(session, names, start, end)
     last_new = last_collected(session, names)
     result = []
