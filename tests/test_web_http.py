@@ -295,3 +295,41 @@ def test_the_command_off_loopback_asks_for_the_token(tmp_path: Path, sqlite_url:
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.load(response)["total"] == 40
+
+
+def test_the_app_reads_while_a_writer_holds_the_lock_and_writes_nothing(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """As tests/test_read_only.py does for the read commands: a writer in the middle of a
+    transaction does not hold the app up, and the app changes nothing in the database."""
+    import sqlite3
+    import time
+
+    database = sqlite_url.removeprefix("sqlite:///")
+
+    def contents() -> list[str]:
+        with sqlite3.connect(database) as connection:
+            return list(connection.iterdump())
+
+    before = contents()
+    settings = settings_file(tmp_path, sqlite_url)
+    writer = sqlite3.connect(database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE articles SET title = 'uncommitted' WHERE id = 1")
+    try:
+        with web_process(settings) as (_process, base):
+            paths = ["", "feeds", "feeds/herald-rss", "articles?q=harbour&tag=port",
+                     "articles/1?from=1&to=2", "trends?q=grain", "api/articles?q=grain",
+                     "feeds.atom?q=harbour", "login"]  # fmt: skip
+            for path in paths:
+                started = time.monotonic()
+                with urllib.request.urlopen(base + path, timeout=30) as response:
+                    body = response.read().decode()
+                # A reader queued for the lock would wait out the 15 s busy timeout.
+                assert time.monotonic() - started < 10, path
+                assert response.status == 200, path
+                assert "uncommitted" not in body, path
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert contents() == before
