@@ -15,59 +15,83 @@ from sqlalchemy.orm import Session
 
 from crawler.store.clusters import published_when
 from crawler.store.models import Article, ArticleFeed, ArticleTag
-from crawler.store.queries import ArticleFilter, matching_ids
+from crawler.store.queries import ArticleFilter, restricted
 from crawler.store.stats import Count, utc_day
 
+# Facets count the newest this many matches (by id, which grows as articles are stored):
+# a page costs the same on a million articles as on 20,000, as SQLite's search ranks
+# the newest 20,000 matches (crawler.store.search.SQLITE_RANK_WINDOW).
+FACET_WINDOW = 20_000
 Facet = Literal["site", "tag", "feed", "author", "language"]
 FACETS: tuple[Facet, ...] = ("site", "tag", "feed", "author", "language")
 Series = Literal["tag", "site", "feed"]
 
 
 def match_count(session: Session, f: ArticleFilter) -> int:
-    """How many articles the filter and its search match (before any collapse)."""
-    ids = matching_ids(session, f)
-    if ids is None:
-        return 0
-    return int(session.scalar(select(func.count()).select_from(ids.subquery())) or 0)
+    """How many articles the filter and its search match (before any collapse; on SQLite a
+    search counts within its rank window, as the listing ranks it)."""
+    query = restricted(session, select(func.count()).select_from(Article), f, Article.id)
+    return 0 if query is None else int(session.scalar(query) or 0)
 
 
-def facet_counts(session: Session, f: ArticleFilter, facet: Facet, limit: int = 10) -> list[Count]:
-    """The ``limit`` commonest values of ``facet`` among the matching articles, with how
-    many of them carry each (an article with two tags counts under both)."""
-    ids = matching_ids(session, f)
-    if ids is None:
-        return []
-    matched = ids.subquery("matched")
+def facet_counts(
+    session: Session,
+    f: ArticleFilter,
+    facet: Facet,
+    limit: int = 10,
+    first_id: int | None = None,
+) -> list[Count]:
+    """The ``limit`` commonest values of ``facet`` among the matching articles (with
+    ``first_id``, those from that id on), with how many of them carry each (an article with
+    two tags counts under both)."""
     n = func.count()
-    query: Any
-    if facet == "site":
-        query = select(Article.site, n).join(matched, matched.c.id == Article.id)
-        key: Any = Article.site
-    elif facet == "language":
-        query = select(Article.language, n).join(matched, matched.c.id == Article.id)
-        query = query.where(Article.language.is_not(None))
-        key = Article.language
-    elif facet == "tag":
-        query = select(ArticleTag.tag, n).join(matched, matched.c.id == ArticleTag.article_id)
-        key = ArticleTag.tag
-    elif facet == "feed":
-        query = select(ArticleFeed.feed, n).join(matched, matched.c.id == ArticleFeed.article_id)
-        key = ArticleFeed.feed
+    key: Any
+    if facet in ("site", "language"):
+        stored = Article.site if facet == "site" else Article.language
+        key = func.coalesce(stored, "")  # an expression: see below
+        query: Any = select(key, n).select_from(Article).where(stored.is_not(None))
+        on: Any = Article.id
+    elif facet in ("tag", "feed"):
+        column = ArticleTag.tag if facet == "tag" else ArticleFeed.feed
+        on = ArticleTag.article_id if facet == "tag" else ArticleFeed.article_id
+        # Grouped by an expression, not the bare column: SQLite would otherwise walk the
+        # whole index on it to skip a sort, rather than the few article ids asked for
+        # (at 100,000 articles: 320 ms instead of 22). Neither is ever NULL.
+        key = func.coalesce(column, "")
+        query = select(key, n).select_from(column.class_)
     elif facet == "author":
-        name = _author_names(session.get_bind().dialect.name)
-        query = (
-            select(name.c.value, n)
-            .select_from(Article)
-            .join(matched, matched.c.id == Article.id)
-            .join(name, true())
-        )
-        if session.get_bind().dialect.name == "sqlite":
+        dialect = session.get_bind().dialect.name
+        name = _author_names(dialect)
+        key, on = name.c.value, Article.id
+        query = select(key, n).select_from(Article).join(name, true())
+        if dialect == "sqlite":
             query = query.where(name.c.type == "text")  # names, not stray numbers
-        key = name.c.value
     else:
         raise ValueError(f"no facet {facet!r}: use one of {', '.join(FACETS)}")
+    query = restricted(session, query, f, on)
+    if query is None:
+        return []
+    if first_id is not None:
+        query = query.where(on >= first_id)
     query = query.group_by(key).order_by(n.desc(), key).limit(limit)
     return [Count(str(k), int(c)) for k, c in session.execute(query)]
+
+
+def facet_summary(
+    session: Session, f: ArticleFilter, limit: int = 10
+) -> tuple[int, dict[Facet, list[Count]]]:
+    """How many articles match, and :func:`facet_counts` of every facet among the newest
+    :data:`FACET_WINDOW` of them (all of them when there are fewer)."""
+    total = match_count(session, f)
+    if total == 0:
+        return 0, {name: [] for name in FACETS}
+    first_id = None
+    if total > FACET_WINDOW:
+        ids = restricted(session, select(Article.id), f, Article.id)
+        assert ids is not None  # it matched
+        newest = ids.order_by(Article.id.desc()).offset(FACET_WINDOW - 1).limit(1)
+        first_id = session.scalar(newest)
+    return total, {name: facet_counts(session, f, name, limit, first_id) for name in FACETS}
 
 
 def _author_names(dialect: str) -> Any:
@@ -93,20 +117,19 @@ def daily_counts(
 ) -> list[Count]:
     """Matching articles per UTC day from ``since`` to ``until`` (dated as ``query`` dates
     them: published, else first seen), every day listed, empty ones as 0."""
-    ids = matching_ids(session, f)
     days = days_between(since, until)
-    if ids is None:
-        return [Count(d, 0) for d in days]
-    matched = ids.subquery("matched")
     day = utc_day(session.get_bind().dialect.name, published_when())
-    query = (
+    query = restricted(
+        session,
         select(day, func.count())
         .select_from(Article)
-        .join(matched, matched.c.id == Article.id)
-        .where(published_when() >= since, published_when() < until)
-        .group_by(day)
+        .where(published_when() >= since, published_when() < until),
+        f,
+        Article.id,
     )
-    found = {str(d): int(c) for d, c in session.execute(query)}
+    if query is None:
+        return [Count(d, 0) for d in days]
+    found = {str(d): int(c) for d, c in session.execute(query.group_by(day))}
     return [Count(d, found.get(d, 0)) for d in days]
 
 

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from crawler.store.clusters import cluster_key, copies_of
 from crawler.store.models import Article, ArticleFeed, ArticleTag, ArticleUrl
-from crawler.store.search import SearchQuery, parse_query, ranked_matches, top_matches
+from crawler.store.search import (
+    SearchQuery,
+    matched_ids,
+    parse_query,
+    ranked_matches,
+    top_matches,
+)
 from crawler.urls import normalize_url, url_key
 
 EXPORT_KEYS = (
@@ -99,16 +105,27 @@ def _filtered(query: AnySelect, f: ArticleFilter) -> AnySelect:
     return query
 
 
-def matching_ids(session: Session, f: ArticleFilter) -> AnySelect | None:
-    """A select of the ids of every article the filter and its search match (limit, offset
-    and collapse aside), to count or group them; None when the search matches nothing."""
-    query = _filtered(select(Article.id), f)
+def has_filters(f: ArticleFilter) -> bool:
+    """Whether the filter narrows the articles at all, search aside."""
+    return bool(f.tag or f.feed or f.site or f.since or f.until or f.seen_since or f.edited
+                or f.language or f.author)  # fmt: skip
+
+
+def restricted(session: Session, query: AnySelect, f: ArticleFilter, on: Any) -> AnySelect | None:
+    """``query`` narrowed to the articles the filter and its search match (limit, offset and
+    collapse aside), ``on`` being its article id column; None when the search matches nothing.
+    The filter's conditions are on ``articles``: a query from another table joins it first
+    (only when there is a condition, so an unfiltered count reads its own table alone)."""
+    if has_filters(f):
+        if on is not Article.id:
+            query = query.join(Article, Article.id == on)
+        query = _filtered(query, f)
     if f.search is not None:
         terms = parse_query(f.search)
         if terms.is_empty:
             return None
-        matches = ranked_matches(session.get_bind().dialect.name, terms)
-        query = query.join(matches, matches.c.article_id == Article.id)
+        matches = matched_ids(session.get_bind().dialect.name, terms)
+        query = query.join(matches, matches.c.article_id == on)
     return query
 
 

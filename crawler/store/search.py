@@ -44,6 +44,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = [
     "SearchQuery",
+    "matched_ids",
     "parse_query",
     "ranked_matches",
     "search",
@@ -164,6 +165,36 @@ def ranked_matches(dialect: str, query: SearchQuery, limit: int | None = None) -
         columns = ranked.selected_columns
         ranked = ranked.order_by(columns.score.desc(), columns.article_id.desc()).limit(limit)
     return ranked.subquery("search")
+
+
+def matched_ids(dialect: str, query: SearchQuery) -> Subquery:
+    """(article_id) of every article :func:`ranked_matches` would rank — the same window on
+    SQLite — without computing a score: for counting and grouping the matches."""
+    if query.is_empty:
+        raise ValueError("an empty search matches nothing; check SearchQuery.is_empty first")
+    if dialect == "sqlite":
+        fts = table("articles_fts", column("rowid"))
+        expression = fts5_match(query)
+        match = text("articles_fts MATCH :search_match").bindparams(search_match=expression)
+        window_start = (
+            select(fts.c.rowid)
+            .where(text("articles_fts MATCH :window_match").bindparams(window_match=expression))
+            .order_by(fts.c.rowid.desc())
+            .offset(SQLITE_RANK_WINDOW - 1)
+            .limit(1)
+            .scalar_subquery()
+        )
+        found = select(fts.c.rowid.label("article_id")).where(
+            match, fts.c.rowid >= func.coalesce(window_start, 0)
+        )
+    elif dialect == "postgresql":
+        articles = table("articles", column("id"), column("search_vector", TSVECTOR))
+        found = select(articles.c.id.label("article_id")).where(
+            articles.c.search_vector.op("@@", return_type=Boolean)(_pg_tsquery(query))
+        )
+    else:
+        raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect}")
+    return found.subquery("matched")
 
 
 def top_matches(session: Session, query: SearchQuery, limit: int) -> list[tuple[int, float]]:

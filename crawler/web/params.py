@@ -8,10 +8,10 @@ value too long, with control characters, or of the wrong shape is a :class:`BadR
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 

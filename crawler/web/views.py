@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Settings
 from crawler.store.browse import (
-    FACETS,
+    FACET_WINDOW,
     Series,
     daily_counts,
     daily_counts_by,
-    facet_counts,
+    facet_summary,
     feed_daily_counts,
     last_collected,
     match_count,
@@ -115,15 +115,16 @@ def feed(session: Session, settings: Settings, name: str, now: datetime) -> dict
 
 def articles(session: Session, params: Params) -> dict[str, Any]:
     f = params.article_filter()
-    total = match_count(session, f)
+    total, counted = facet_summary(session, f)
     rows = query_articles(session, f)
     page = f.offset // PER_PAGE + 1
     pages = min(MAX_PAGE, max(1, -(-total // PER_PAGE)))
-    facets = {name: [{"value": c.key, "count": c.count} for c in facet_counts(session, f, name)]
-              for name in FACETS}  # fmt: skip
+    facets = {name: [{"value": c.key, "count": c.count} for c in counts]
+              for name, counts in counted.items()}  # fmt: skip
     return {
         "query": params.values,
         "total": total,
+        "facet_window": min(total, FACET_WINDOW),
         "page": page,
         "pages": pages,
         "per_page": PER_PAGE,
