@@ -7,10 +7,13 @@ web pages show it. Plain functions over a session, on SQLite and PostgreSQL alik
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select, true
+from sqlalchemy import Integer, bindparam, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from crawler.store.clusters import published_when
@@ -40,10 +43,11 @@ def facet_counts(
     facet: Facet,
     limit: int = 10,
     first_id: int | None = None,
+    among: Sequence[int] | None = None,
 ) -> list[Count]:
     """The ``limit`` commonest values of ``facet`` among the matching articles (with
     ``first_id``, those from that id on), with how many of them carry each (an article with
-    two tags counts under both)."""
+    two tags counts under both). With ``among``, the articles with those ids instead."""
     n = func.count()
     key: Any
     if facet in ("site", "language"):
@@ -68,7 +72,11 @@ def facet_counts(
             query = query.where(name.c.type == "text")  # names, not stray numbers
     else:
         raise ValueError(f"no facet {facet!r}: use one of {', '.join(FACETS)}")
-    query = restricted(session, query, f, on)
+    if among is not None:
+        known = _known_ids(session.get_bind().dialect.name, among)
+        query = query.join(known, known.c.value == on)
+    else:
+        query = restricted(session, query, f, on)
     if query is None:
         return []
     if first_id is not None:
@@ -82,16 +90,35 @@ def facet_summary(
 ) -> tuple[int, dict[Facet, list[Count]]]:
     """How many articles match, and :func:`facet_counts` of every facet among the newest
     :data:`FACET_WINDOW` of them (all of them when there are fewer)."""
+    if f.search is not None:
+        # A search's ids are found once, and every facet counted among them: each facet
+        # searching again cost a full-text scan apiece (at 100,000 articles, a word in 40 %
+        # of them: 23 ms to find its 20,000 newest matches, ~45 ms per facet so).
+        ids_query = restricted(session, select(Article.id), f, Article.id)
+        ids = [] if ids_query is None else list(session.scalars(ids_query.limit(FACET_WINDOW + 1)))
+        if len(ids) <= FACET_WINDOW:
+            return len(ids), {name: facet_counts(session, f, name, limit, among=ids) if ids else []
+                              for name in FACETS}  # fmt: skip
     total = match_count(session, f)
     if total == 0:
         return 0, {name: [] for name in FACETS}
     first_id = None
     if total > FACET_WINDOW:
-        ids = restricted(session, select(Article.id), f, Article.id)
-        assert ids is not None  # it matched
-        newest = ids.order_by(Article.id.desc()).offset(FACET_WINDOW - 1).limit(1)
+        matching = restricted(session, select(Article.id), f, Article.id)
+        assert matching is not None  # it matched
+        newest = matching.order_by(Article.id.desc()).offset(FACET_WINDOW - 1).limit(1)
         first_id = session.scalar(newest)
     return total, {name: facet_counts(session, f, name, limit, first_id) for name in FACETS}
+
+
+def _known_ids(dialect: str, ids: Sequence[int]) -> Any:
+    """The ids as a table of one column, ``value``, from one bound value however many they
+    are: a JSON array read by SQLite's json_each, or a PostgreSQL array unnested."""
+    if dialect == "sqlite":
+        values: Any = bindparam("known_ids", json.dumps(list(ids)))
+        return func.json_each(values).table_valued("value").alias("known")
+    array = bindparam("known_ids", list(ids), type_=ARRAY(Integer))
+    return func.unnest(array).table_valued("value").render_derived(name="known")
 
 
 def _author_names(dialect: str) -> Any:
