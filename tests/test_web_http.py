@@ -82,6 +82,24 @@ def test_article_api_has_versions_and_a_diff(sqlite_url: str) -> None:
     assert "long" in added
 
 
+def test_feeds_api_shows_health_and_the_idle_badge(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/news.db"
+    fill(url)
+    with Store.open(url) as store:
+        for name in ("herald-rss", "gazette-quiet"):
+            store.start_run(name)  # both have run; only the herald found articles lately
+    feeds = {f["name"]: f for f in api(url, "/api/feeds")["feeds"]}
+    assert feeds["gazette-quiet"]["idle"] and not feeds["herald-rss"]["idle"]
+    assert not feeds["courier-world"]["idle"]  # never run: not idle, just new
+    assert feeds["courier-world"]["health"] == "never run"
+    assert feeds["herald-rss"]["per_day"][-1]["count"] == 30  # all collected today
+    assert len(feeds["herald-rss"]["per_day"]) == 14
+    with client(url) as c:
+        page = c.get("/feeds").text
+    row = page.split('id="feed-gazette-quiet"')[1].split("</tr>")[0]
+    assert 'class="badge idle"' in row
+
+
 def test_trends_api_counts_per_day(sqlite_url: str) -> None:
     trend = api(sqlite_url, "/api/trends?by=tag&since=2024-05-01&until=2024-05-12&q=grain")
     series = {s["key"]: s for s in trend["series"]}

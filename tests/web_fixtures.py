@@ -30,6 +30,11 @@ url = "https://herald.example/rss.xml"
 name = "courier-world"
 kind = "listing"
 url = "https://courier.example/world"
+
+[[feeds]]
+name = "gazette-quiet"
+kind = "rss"
+url = "https://gazette.example/rss.xml"
 """
 TOKEN = "a-web-token-of-24-chars!"
 START = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)

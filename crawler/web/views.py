@@ -12,11 +12,11 @@ from crawler.config import Settings
 from crawler.store.browse import (
     FACET_WINDOW,
     Series,
+    collected_since,
     daily_counts,
     daily_counts_by,
     facet_summary,
     feed_daily_counts,
-    last_collected,
     match_count,
 )
 from crawler.store.feed_status import FeedStatus, feed_runs, feed_status
@@ -77,21 +77,17 @@ def feeds(session: Session, settings: Settings, now: datetime) -> dict[str, Any]
     end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     start = end - timedelta(days=FEED_CHART_DAYS)  # today and the days before it
     per_day = feed_daily_counts(session, names, start, end)
-    last_new = last_collected(session, names)
+    recent = collected_since(session, names, now - IDLE_AFTER)
     result = []
     for row in rows:
-        newest = last_new.get(row.name)
-        idle = (
-            row.enabled
-            and row.last_run_at is not None
-            and (newest is None or now - newest > IDLE_AFTER)
-        )
+        found = recent.get(row.name, 0)  # new articles in the last IDLE_AFTER
+        idle = row.enabled and row.last_run_at is not None and not found
         result.append({
             **row.as_dict(),
             "health": health(row),
             "has_current_error": row.has_current_error,
             "idle": idle,
-            "last_new_article_at": iso(newest),
+            "new_in_idle_window": found,
             "per_day": [{"day": c.key, "count": c.count} for c in per_day[row.name]],
         })  # fmt: skip
     return {"now": iso(now), "idle_after_days": IDLE_AFTER.days, "feeds": result}
