@@ -117,10 +117,12 @@ def insert(store: Store, gen: Generator, count: int, batch: int, now: datetime) 
     return edited
 
 
-def pages(gen: Generator, edited: list[int], rng: random.Random) -> dict[str, list[str]]:
+def pages(
+    gen: Generator, count: int, edited: list[int], rng: random.Random
+) -> dict[str, list[str]]:
     """Each page with the URLs it is timed on (cycled through)."""
     medium, common, rare = gen.word(1000), gen.word(50), gen.word(20000)
-    article_ids = [str(rng.randrange(1, 1000)) for _ in range(10)]
+    article_ids = [str(rng.randrange(1, count + 1)) for _ in range(10)]
     return {
         f"search + facets, medium word ({medium})": [f"/articles?q={medium}"],
         f"search + facets, common word ({common})": [f"/articles?q={common}"],
@@ -185,7 +187,9 @@ def main() -> int:
         reader = Store.open(settings.database, create=False, read_only=True)
         try:
             with TestClient(create_app(settings, reader)) as client:
-                time_pages(client, pages(gen, edited, random.Random(3)), args.repeats)
+                time_pages(
+                    client, pages(gen, args.articles, edited, random.Random(3)), args.repeats
+                )
         finally:
             reader.close()
     finally:
