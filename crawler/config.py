@@ -8,6 +8,7 @@ The file has these parts, each a model below::
     [[feeds]]          FeedConfig       ListingFeed | RssFeed | SitemapFeed, chosen by ``kind``
     [[sites]]          SiteConfig       per-site CSS selectors for the article parser
     [[alerts]], [service]                what to tell whom (crawler.config_alerts)
+    [web]              WebConfig        the web app's token (crawler.config_web)
 
 Every model forbids unknown keys and is frozen, so a typo fails at load time instead of
 silently becoming a default. Every duration, count and size has a range (README's settings
@@ -69,11 +70,12 @@ from crawler.config_values import (
     check_cron,
     parse_duration,
 )
+from crawler.config_web import WebConfig
 from crawler.errors import SettingsError, UnknownFeedError
 
 __all__ = [
     "CrawlConfig", "DatabaseConfig", "Defaults", "FeedBase", "FeedConfig", "ListingFeed",
-    "RssFeed", "Schedule", "Settings", "SiteConfig", "SitemapFeed", "load_settings",
+    "RssFeed", "Schedule", "Settings", "SiteConfig", "SitemapFeed", "WebConfig", "load_settings",
     "parse_duration", "parse_settings", "resolve_settings_path",
 ]  # fmt: skip
 
@@ -274,6 +276,7 @@ class Settings(_Model):
     sites: tuple[SiteConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()  # crawler.config_alerts
     service: ServiceConfig = ServiceConfig()
+    web: WebConfig = WebConfig()
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="before")

@@ -124,3 +124,12 @@ def test_field_benchmark_scores_a_directory_in_the_corpus_format(tmp_path: Path)
     )
     assert "title    wrong_title.html" in out
     assert any(line.startswith("trafilatura") for line in out.splitlines())
+
+
+def test_web_bench_times_every_page() -> None:
+    out = run_bench("web.py", "--articles", "400", "--repeats", "2", "--batch", "200")
+    assert "sqlite, 400 articles" in out
+    for page in ("search + facets, medium word", "/articles/ID (edited, diff)", "/feeds",
+                 "/trends (30 days by tag)", "/feeds.atom?q=word"):  # fmt: skip
+        line = next(line for line in out.splitlines() if line.strip().startswith(page))
+        assert len(line.split()) >= 3, line

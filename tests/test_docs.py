@@ -24,6 +24,7 @@ SECTIONS: list[type[BaseModel]] = [
     config.SiteConfig,
     config_alerts.AlertConfig,
     config_alerts.ServiceConfig,
+    config.WebConfig,
 ]
 
 

@@ -21,6 +21,7 @@ from crawler.cli.export_command import EXPORT_COMMAND
 from crawler.cli.feeds_commands import FEEDS_COMMANDS
 from crawler.cli.report_commands import REPORT_COMMANDS
 from crawler.cli.service_commands import SERVICE_COMMANDS
+from crawler.cli.web_command import WEB_COMMAND
 from crawler.config import load_settings, resolve_settings_path
 from crawler.errors import NewsmonError, SettingsError, UsageError
 from crawler.logs import configure_logging
@@ -34,6 +35,7 @@ COMMANDS: tuple[Command, ...] = (
     *DISCOVER_COMMANDS,
     *FEEDS_COMMANDS,
     ALERTS_COMMAND,
+    WEB_COMMAND,
 )
 
 

@@ -60,6 +60,24 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def make_read_only(engine: Engine) -> None:
+    """From now on every connection of ``engine`` refuses writes, whatever runs on it:
+    SQLite's ``PRAGMA query_only``, PostgreSQL's read-only transactions. Connections already
+    pooled (the schema check's) are dropped, so none escapes."""
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA query_only=ON")
+        else:
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            dbapi_connection.commit()  # psycopg opened a transaction for the SET
+        cursor.close()
+
+    engine.dispose()
+
+
 def _switch_to_wal(cursor: Any) -> None:
     """``PRAGMA journal_mode=WAL``, waiting for the lock it needs. Switching a new file needs
     an exclusive lock, and SQLite answers "database is locked" at once, without its busy

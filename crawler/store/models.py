@@ -154,6 +154,8 @@ class ArticleFeed(Base):
     """Which feeds found an article, and when each first did."""
 
     __tablename__ = "article_feeds"
+    # By when: collected per day and in the last 24 h (status, the web app's /feeds).
+    __table_args__ = (Index("ix_article_feeds_first_seen_at_feed", "first_seen_at", "feed"),)
 
     article_id: Mapped[ArticleId] = mapped_column(primary_key=True)
     feed: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)

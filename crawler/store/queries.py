@@ -8,18 +8,25 @@ work on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, nulls_last, select
+from sqlalchemy import Select, String, cast, func, nulls_last, select
 from sqlalchemy.orm import Session
 
 from crawler.store.clusters import cluster_key, copies_of
 from crawler.store.models import Article, ArticleFeed, ArticleTag, ArticleUrl
-from crawler.store.search import SearchQuery, parse_query, ranked_matches, top_matches
+from crawler.store.search import (
+    SearchQuery,
+    matched_ids,
+    parse_query,
+    ranked_matches,
+    top_matches,
+)
 from crawler.urls import normalize_url, url_key
 
 EXPORT_KEYS = (
@@ -61,6 +68,9 @@ class ArticleFilter:
     edited: bool = False  # only articles with more than one version
     collapse: bool = False  # one row per cluster of near-copies: the one that sorts first
     seen_since: datetime | None = None  # first collected by us at or after this time
+    author: str | None = None  # one of the credited authors, exactly
+    language: str | None = None  # as stored (``en``, ``de-DE``...)
+    offset: int = 0  # rows skipped before the ``limit`` rows: a page of a listing
 
 
 def _filtered(query: AnySelect, f: ArticleFilter) -> AnySelect:
@@ -85,6 +95,37 @@ def _filtered(query: AnySelect, f: ArticleFilter) -> AnySelect:
         query = query.where(Article.first_seen_at >= f.seen_since)
     if f.edited:
         query = query.where(Article.version_count > 1)
+    if f.language:
+        query = query.where(Article.language == f.language)
+    if f.author:
+        # authors is a JSON array, stored as json.dumps writes it on both backends: the
+        # name's JSON string, quotes included, matches one whole item and nothing else.
+        listed = cast(Article.authors, String)
+        query = query.where(listed.contains(json.dumps(f.author), autoescape=True))
+    return query
+
+
+def has_filters(f: ArticleFilter) -> bool:
+    """Whether the filter narrows the articles at all, search aside."""
+    return bool(f.tag or f.feed or f.site or f.since or f.until or f.seen_since or f.edited
+                or f.language or f.author)  # fmt: skip
+
+
+def restricted(session: Session, query: AnySelect, f: ArticleFilter, on: Any) -> AnySelect | None:
+    """``query`` narrowed to the articles the filter and its search match (limit, offset and
+    collapse aside), ``on`` being its article id column; None when the search matches nothing.
+    The filter's conditions are on ``articles``: a query from another table joins it first
+    (only when there is a condition, so an unfiltered count reads its own table alone)."""
+    if has_filters(f):
+        if on is not Article.id:
+            query = query.join(Article, Article.id == on)
+        query = _filtered(query, f)
+    if f.search is not None:
+        terms = parse_query(f.search)
+        if terms.is_empty:
+            return None
+        matches = matched_ids(session.get_bind().dialect.name, terms)
+        query = query.join(matches, matches.c.article_id == on)
     return query
 
 
@@ -114,13 +155,16 @@ def query_articles(session: Session, f: ArticleFilter) -> list[dict[str, Any]]:
         terms = parse_query(f.search)
         if terms.is_empty:
             return []
+    # A later page: the rows up to its end are picked (ids and scores only), its own kept.
+    pick = replace(f, limit=f.limit + f.offset) if f.limit and f.offset else f
     picked: list[tuple[int, float]] | None = None
     windowed = f.collapse if terms is None else session.get_bind().dialect.name == "sqlite"
-    if f.limit and windowed and f.limit * _WINDOW_PER_ROW <= _WINDOW_MAX:
-        window = max(f.limit * _WINDOW_PER_ROW, _WINDOW_MIN)
-        picked = _pick_from_window(session, f, terms, window)
+    if pick.limit and windowed and pick.limit * _WINDOW_PER_ROW <= _WINDOW_MAX:
+        window = max(pick.limit * _WINDOW_PER_ROW, _WINDOW_MIN)
+        picked = _pick_from_window(session, pick, terms, window)
     if picked is None:
-        picked = _pick_exactly(session, f, terms)
+        picked = _pick_exactly(session, pick, terms)
+    picked = picked[f.offset :]
     result = records(session, _load(session, [article_id for article_id, _ in picked]))
     if terms is not None:
         for record, (_, score) in zip(result, picked, strict=True):

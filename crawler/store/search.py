@@ -44,6 +44,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 __all__ = [
     "SearchQuery",
+    "matched_ids",
     "matching_ids",
     "parse_query",
     "ranked_matches",
@@ -188,6 +189,36 @@ def matching_ids(
         )
         return found if among is None else found.where(articles.c.id.between(*among))
     raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect}")
+
+
+def matched_ids(dialect: str, query: SearchQuery) -> Subquery:
+    """(article_id) of every article :func:`ranked_matches` would rank — the same window on
+    SQLite — without computing a score: for counting and grouping the matches."""
+    if query.is_empty:
+        raise ValueError("an empty search matches nothing; check SearchQuery.is_empty first")
+    if dialect == "sqlite":
+        fts = table("articles_fts", column("rowid"))
+        expression = fts5_match(query)
+        match = text("articles_fts MATCH :search_match").bindparams(search_match=expression)
+        window_start = (
+            select(fts.c.rowid)
+            .where(text("articles_fts MATCH :window_match").bindparams(window_match=expression))
+            .order_by(fts.c.rowid.desc())
+            .offset(SQLITE_RANK_WINDOW - 1)
+            .limit(1)
+            .scalar_subquery()
+        )
+        found = select(fts.c.rowid.label("article_id")).where(
+            match, fts.c.rowid >= func.coalesce(window_start, 0)
+        )
+    elif dialect == "postgresql":
+        articles = table("articles", column("id"), column("search_vector", TSVECTOR))
+        found = select(articles.c.id.label("article_id")).where(
+            articles.c.search_vector.op("@@", return_type=Boolean)(_pg_tsquery(query))
+        )
+    else:
+        raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect}")
+    return found.subquery("matched")
 
 
 def top_matches(session: Session, query: SearchQuery, limit: int) -> list[tuple[int, float]]:

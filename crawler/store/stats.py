@@ -33,13 +33,14 @@ def article_counts(
     by: Dimension,
     since: datetime | None = None,
     limit: int | None = None,
+    until: datetime | None = None,
 ) -> list[Count]:
     """Counts per ``by``: days in order (empty days included), the rest largest first.
 
     ``limit`` keeps the last days, or the largest groups. An article with several tags or
     feeds counts once in each.
     """
-    key, query = _grouped(session, by, since)
+    key, query = _grouped(session, by, since, until)
     n = func.count(func.distinct(Article.id))
     query = query.add_columns(key.label("key"), n.label("n")).group_by(key)
     if by == "day":
@@ -75,13 +76,13 @@ def articles_shown(
 
 
 def _grouped(
-    session: Session, by: Dimension, since: datetime | None
+    session: Session, by: Dimension, since: datetime | None, until: datetime | None = None
 ) -> tuple[ColumnElement[str] | InstrumentedAttribute[str], Any]:
     """The grouping key of ``by`` and a select of articles joined to what it needs."""
     when = published_when()
     key: ColumnElement[str] | InstrumentedAttribute[str]
     if by == "day":
-        key = _utc_day(session.get_bind().dialect.name, when)
+        key = utc_day(session.get_bind().dialect.name, when)
     elif by == "site":
         key = Article.site
     elif by == "tag":
@@ -97,6 +98,8 @@ def _grouped(
         query = query.join(ArticleFeed, ArticleFeed.article_id == Article.id)
     if since is not None:
         query = query.where(when >= since)
+    if until is not None:
+        query = query.where(when < until)
     return key, query
 
 
@@ -121,7 +124,9 @@ def _bar(length: float) -> str:
     return "█" * full + (_EIGHTHS[rest] if rest else "")
 
 
-def _utc_day(dialect: str, when: ColumnElement[datetime]) -> ColumnElement[str]:
+def utc_day(
+    dialect: str, when: ColumnElement[datetime] | InstrumentedAttribute[datetime]
+) -> ColumnElement[str]:
     if dialect == "sqlite":  # stored as naive UTC text
         return func.strftime("%Y-%m-%d", when, type_=String)
     return func.to_char(func.timezone("UTC", when), "YYYY-MM-DD", type_=String)

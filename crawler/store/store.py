@@ -24,6 +24,7 @@ from crawler.store.database import (
     Database,
     create_db_engine,
     is_missing_sqlite_file,
+    make_read_only,
     shown_url,
 )
 from crawler.store.linking import ArticleLinks
@@ -91,13 +92,16 @@ class Store:
         self.boilerplate_keys = boilerplate.keys
 
     @classmethod
-    def open(cls, database: str | DatabaseConfig, *, create: bool = True) -> Store:
+    def open(
+        cls, database: str | DatabaseConfig, *, create: bool = True, read_only: bool = False
+    ) -> Store:
         """Open the database (a URL or the ``[database]`` settings), creating its schema if
         it is new and upgrading it if it is behind and auto-upgrade is on; raises
         :class:`~crawler.errors.SchemaOutdatedError` if it is behind and auto-upgrade is off
         (see :mod:`crawler.store.schema`). With ``create=False`` (the read-only commands) a
         database that does not exist yet is an error, not a new empty file: a mistyped path
-        must not look like a database with nothing in it."""
+        must not look like a database with nothing in it. With ``read_only`` (the web app)
+        the database itself refuses every write once the schema is checked."""
         url, auto_upgrade = (
             (database, None) if isinstance(database, str) else (database.url, database.auto_upgrade)
         )
@@ -107,6 +111,8 @@ class Store:
             engine = create_db_engine(url)
             try:
                 ensure_schema(engine, auto_upgrade, create=create)
+                if read_only:
+                    make_read_only(engine)
             except BaseException:
                 engine.dispose()
                 raise
