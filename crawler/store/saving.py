@@ -61,10 +61,11 @@ class ArticleSaver:
         fetched_at: datetime | None = None,
         fingerprint: Fingerprint | None = None,
     ) -> SaveResult:
-        """Store a parsed article once, as a new version when its content changed.
+        """Store a parsed article once per site, as a new version when its content changed.
 
-        ``urls`` are the other URLs it was reached at (requested, redirected); all of them
-        and the parsed URLs become aliases of the one article. ``fingerprint`` is the
+        ``urls`` are the other URLs it was reached at (requested, redirected); they and the
+        parsed URLs become aliases of the article, except those that lead to another site's
+        article already (and a canonical URL on another site, which is only recorded). ``fingerprint`` is the
         article's :func:`~crawler.fingerprint.fingerprint_of`, when the caller computed it
         already (the pipeline does, in the parser process).
         """
