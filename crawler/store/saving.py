@@ -65,9 +65,9 @@ class ArticleSaver:
 
         ``urls`` are the other URLs it was reached at (requested, redirected); they and the
         parsed URLs become aliases of the article, except those that lead to another site's
-        article already (and a canonical URL on another site, which is only recorded). ``fingerprint`` is the
-        article's :func:`~crawler.fingerprint.fingerprint_of`, when the caller computed it
-        already (the pipeline does, in the parser process).
+        article already (and a canonical URL on another site, which is only recorded).
+        ``fingerprint`` is the article's :func:`~crawler.fingerprint.fingerprint_of`, when
+        the caller computed it already (the pipeline does, in the parser process).
         """
         request = SaveRequest(
             parsed,
