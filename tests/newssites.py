@@ -12,6 +12,11 @@ robots.txt), written in the shapes real sites use:
 * ``gazette`` – OpenGraph/``article:*`` meta only; an Atom feed with relative links and a
   WordPress-like tag page (no selector configured: links must be recognised as articles).
 
+Herald and courier both run one wire story word for word, each with its own headline,
+time, byline and picture; the courier's copy points ``rel=canonical`` at the herald's page,
+as syndication partners do. Each copy is its own site's article (``ExpectedArticle.syndication``
+names the story they share).
+
 ``FixtureNetwork.advance()`` switches every site from state 1 to state 2: new articles appear
 on the listings and feeds and exactly one herald article is edited. Everything else is served
 byte-identical (apart from herald's volatile comment count).
@@ -101,6 +106,7 @@ class ExpectedArticle:
     image_caption: str | None = None  # caption text without the credit
     image_credit: str | None = None  # e.g. "Oleh Marchuk/AFP via Getty Images"
     alternate_paths: tuple[str, ...] = ()  # other paths serving the same page (courier /story/…)
+    syndication: str | None = None  # the wire story this is one site's copy of
     # (feed name, tags that feed contributes: its configured tags + categories/keywords of the
     # entry, split on commas, casefolded); one pair per feed in ``feeds``.
     feed_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -156,6 +162,7 @@ class _Story:
     junk_jsonld_date: bool = False
     keywords_as_list: bool = False  # courier JSON-LD keywords: list instead of one string
     wire: bool = False  # herald: a short syndicated copy on the bare wire template
+    syndication: str = ""  # a wire story several sites run word for word (same paragraphs)
 
     @property
     def edited(self) -> bool:
@@ -268,6 +275,7 @@ _H_ARCHIVE_DT, _H_ARCHIVE_Z = _us_eastern(2022, 4, 9, 14, 20)
 _H_SWAP_DT, _H_SWAP_Z = _us_eastern(2022, 11, 15, 6, 12)
 _H_MEDS_DT, _H_MEDS_Z = _us_eastern(2022, 11, 14, 21, 30)
 _H_FERRY_DT, _H_FERRY_Z = _us_eastern(2022, 11, 10, 14, 5)
+_H_DANUBE_DT, _H_DANUBE_Z = _us_eastern(2022, 11, 13, 9, 40)
 
 _HERALD_RATE_PARAGRAPHS = (
     "Russia's central bank lowered its benchmark interest rate by half a percentage point on "
@@ -287,6 +295,28 @@ _HERALD_RATE_PARAGRAPHS = (
     "Retailers in Moscow and St Petersburg said shoppers were still cautious about big "
     "purchases such as cars and household appliances, many of which now arrive through "
     "longer supply chains and at higher prices than before.",
+)
+
+# A wire story that herald and courier run word for word, under their own headlines.
+DANUBE_WIRE: tuple[str, ...] = (
+    "Barges loaded with Ukrainian maize and sunflower oil queued for up to a week at the "
+    "mouth of the Danube this month, as river ports in Romania handled more grain than at "
+    "any time since records began, port officials said on Sunday.",
+    "The port of Galati moved almost two million tonnes of Ukrainian cargo in October, "
+    "more than three times its usual monthly volume, after traders shifted exports away "
+    "from the Black Sea routes that have been disrupted by the war.",
+    "Operators said the narrow Sulina channel, which large ships use to reach the open sea, "
+    "had become the main bottleneck. Pilots are guiding vessels through it day and night, "
+    "and dredgers are working to keep its depth at seven metres.",
+    "\u201cEvery berth is taken and every crane is working, but the river was never built "
+    "for this,\u201d said the harbour master at Izmail, a Ukrainian port upstream. He said "
+    "waiting times had fallen since a second convoy lane opened last week.",
+    "The European Commission has promised funds for new rail links and storage silos along "
+    "the river, but exporters said the money would take years to turn into capacity and "
+    "that the winter, when fog and ice slow barge traffic, would test the route.",
+    "Freight rates for a Danube barge have roughly doubled since the spring, according to "
+    "a Bucharest shipping broker, adding to the cost of each tonne of grain that reaches "
+    "buyers in Egypt, Turkey and southern Europe.",
 )
 
 HERALD_STORIES: tuple[_Story, ...] = (
@@ -564,6 +594,20 @@ HERALD_STORIES: tuple[_Story, ...] = (
             "Saturday evening.",
         ),
     ),
+    _Story(
+        key="danube",
+        path="/news/world/danube-ports-race-to-handle-record-grain-flows",
+        title="Danube Ports Race to Handle Record Ukrainian Grain Flows",
+        published=_H_DANUBE_DT,
+        zone=_H_DANUBE_Z,
+        authors=("Marta Kowalczyk",),
+        tags=("ukraine", "grain"),
+        caption="Barges wait to be loaded at the Romanian river port of Galati.",
+        credit="Andrei Popescu/AFP via Getty Images",
+        categories=("Ukraine", "Grain, Shipping"),
+        paragraphs=DANUBE_WIRE,
+        syndication="danube-wire",
+    ),
 )
 
 
@@ -721,6 +765,21 @@ COURIER_STORIES: tuple[_Story, ...] = (
             "settlements, arguing that workers have lost a significant share of their purchasing "
             "power over the past eighteen months.",
         ),
+    ),
+    # The herald's wire story, run word for word under the courier's own headline.
+    _Story(
+        key="danube",
+        path="/business/danube-barge-traffic-hits-record-48590",
+        title="Danube Barge Traffic Hits Record as Ukraine Reroutes Grain",
+        summary="River ports in Romania handle more cargo than ever before.",
+        published=datetime(2022, 11, 13, 17, 55, tzinfo=_CET),
+        authors=("Pieter Janssens",),
+        tags=("Shipping", "Ukraine", "Trade"),
+        categories=("Shipping, Grain",),
+        caption="A tug pushes grain barges past the river front in Galati.",
+        credit="Photograph: Ioana Marin/Courier",
+        paragraphs=DANUBE_WIRE,
+        syndication="danube-wire",
     ),
 )
 
@@ -984,6 +1043,7 @@ class FixtureSite:
                     image_caption=story.caption or None,  # a story without a figure has none
                     image_credit=story.credit,
                     alternate_paths=(story.variant_path,) if story.variant_path else (),
+                    syndication=story.syndication or None,
                     feed_tags=tuple((n, self._feed_tags(story, specs[n])) for n in feeds),
                 )
             )
@@ -1314,7 +1374,8 @@ class HeraldSite(FixtureSite):
         return items
 
     def _rss_stories(self, state: int) -> list[_Story]:
-        keys = ["kherson", "rate", "grain"] if state == 1 else ["swap", "kherson", "rate", "grain"]
+        keys = ["danube", "kherson", "rate", "grain"]
+        keys = keys if state == 1 else ["swap", *keys]
         return [self._story(k) for k in keys]
 
     def _found_by(self, state: int) -> dict[str, set[str]]:
@@ -1621,6 +1682,13 @@ class CourierSite(FixtureSite):
     stories = COURIER_STORIES
 
     MARKETS = "/topic/economy/markets"
+
+    def __init__(self, slow_delay: float = 3.0) -> None:
+        super().__init__(slow_delay)
+        # story key -> the page its rel=canonical names instead of its own (a partner's
+        # original); set by FixtureNetwork, which knows the herald's address.
+        self.canonical_elsewhere: dict[str, str] = {}
+
     TOPIC_FEED = "/topic/economy/rss.xml"  # only the topic page links it; no feed of the tests
 
     def feeds(self) -> tuple[FeedSpec, ...]:
@@ -1775,8 +1843,9 @@ class CourierSite(FixtureSite):
             "inLanguage": "en-GB",
             "isAccessibleForFree": True,
         }
+        canonical_link = self.canonical_elsewhere.get(story.key, canonical)
         head_extra = (
-            f'<link rel="canonical" href="{_e(canonical)}">\n'
+            f'<link rel="canonical" href="{_e(canonical_link)}">\n'
             f'<meta name="description" content="{_e(story.summary)}">\n'
             '<meta property="og:type" content="article">\n'
             '<meta property="og:site_name" content="The Courier">\n'
@@ -2220,6 +2289,10 @@ class FixtureNetwork:
             raise
         self.herald, self.courier, self.gazette = started
         self.sites: tuple[FixtureSite, ...] = tuple(started)
+        assert isinstance(self.courier, CourierSite)
+        self.courier.canonical_elsewhere["danube"] = self.herald.url(
+            self.herald._story("danube").path
+        )
 
     @property
     def state(self) -> int:

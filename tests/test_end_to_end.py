@@ -11,6 +11,8 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -146,6 +148,50 @@ def test_short_wire_copy_beside_a_rail_is_stored(crawled) -> None:
     assert article.title == wire.title
     assert article.published_at == datetime.fromisoformat(wire.published_at)
     assert normalize_text(article.body) == normalize_text("\n\n".join(wire.body_paragraphs))
+
+
+def test_a_wire_story_two_sites_run_is_two_rows_in_one_cluster(crawled) -> None:
+    """Same body, own headline, time, byline and URL on each site; the courier's copy names
+    the herald's page as canonical. Each site's copy is its own article, found by its site,
+    and each lists the other as "also published at"."""
+    network, settings, result, store = crawled
+    assert result.returncode == 0, result.stderr[-3000:]
+    copies = [e for e in expected_all(network) if e.syndication == "danube-wire"]
+    assert len(copies) == 2
+    rows = {exp.site: (exp, find(store, network, exp)) for exp in copies}
+    assert rows["herald"][1].id != rows["courier"][1].id
+    with store.reading() as session:
+        stored = session.scalars(
+            select(Article).where(Article.id.in_([a.id for _, a in rows.values()]))
+        ).all()
+        assert len(stored) == 2 and len({a.cluster_id for a in stored}) == 1
+    for name, (exp, article) in rows.items():
+        site = network.site(name)
+        assert article.title == exp.title
+        assert article.url == normalize_url(site.url(exp.path))
+        assert article.site == urlsplit(site.base_url).netloc
+        assert tuple(article.authors) == exp.authors
+        assert article.published_at == datetime.fromisoformat(exp.published_at)
+    herald, courier = rows["herald"][1], rows["courier"][1]
+    assert courier.canonical_url == herald.url  # recorded, not taken as the courier's URL
+
+    def cli(*args: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-m", "crawler", *args, "--settings", str(settings),
+             "--format", "json"],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        return json.loads(done.stdout)
+
+    found = cli("query", "--site", herald.site, "--search", "Danube barges")
+    assert [(r["id"], r["title"]) for r in found] == [(herald.id, herald.title)]
+    found = cli("query", "--site", courier.site, "--search", "Danube barges")
+    assert [(r["id"], r["title"]) for r in found] == [(courier.id, courier.title)]
+    twin = cli("show", str(herald.id))["also_published_at"]
+    assert [(c["id"], c["url"], c["title"]) for c in twin] == [
+        (courier.id, courier.url, courier.title)
+    ]
+    assert [c["id"] for c in cli("show", str(courier.id))["also_published_at"]] == [herald.id]
 
 
 def test_first_crawl_respects_robots_and_reports_broken_pages(crawled) -> None:

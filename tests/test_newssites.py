@@ -340,7 +340,7 @@ def test_feeds_find_exactly_the_expected_articles(net: FixtureNetwork, state: in
 
 def test_rss_links_carry_tracking_parameters(net: FixtureNetwork) -> None:
     rss = fetch(net.herald.url("/rss/world.xml")).text
-    assert rss.count("?utm_source=rss&amp;utm_medium=feed</link>") == 3
+    assert rss.count("?utm_source=rss&amp;utm_medium=feed</link>") == 4
     assert "<category>Ukraine, Russia</category>" in rss
     assert "<pubDate>Fri, 11 Nov 2022 19:29:00 -0500</pubDate>" in rss
     ukraine = fetch(net.herald.url("/tags/ukraine")).text
@@ -351,6 +351,19 @@ def test_rss_links_carry_tracking_parameters(net: FixtureNetwork) -> None:
     assert 'href="/story/48211?utm_source=topic-economy&amp;utm_medium=web"' in topic
     atom = fetch(net.gazette.url("/feed.atom")).text
     assert 'href="/2022/' in atom and 'href="2022/' in atom and 'href="./2022/' in atom
+
+
+def test_two_sites_run_one_wire_story_word_for_word(net: FixtureNetwork) -> None:
+    copies = [a for a in net.expected_articles() if a.syndication == "danube-wire"]
+    assert sorted(a.site for a in copies) == ["courier", "herald"]
+    herald, courier = sorted(copies, key=lambda a: a.site != "herald")
+    assert herald.body_paragraphs == courier.body_paragraphs
+    assert herald.title != courier.title and herald.authors != courier.authors
+    assert herald.published_at != courier.published_at
+    assert herald.feeds == ("herald-rss",) and courier.feeds == ("courier-sitemap",)
+    page = fetch(net.courier.url(courier.path)).text
+    assert f'<link rel="canonical" href="{net.herald.url(herald.path)}">' in page
+    assert f'<meta property="og:url" content="{net.courier.url(courier.path)}">' in page
 
 
 def test_advance_adds_articles_and_edits_one(net: FixtureNetwork) -> None:

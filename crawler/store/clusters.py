@@ -17,7 +17,10 @@ against; when it confirms against several, they merge. No cluster may span more 
 weeks together, and a merge that would break that is skipped. Clusters never split: an
 edit that makes an article stop resembling its copies keeps it where it was.
 
-Identical bodies under different URLs never get here: the store keeps them as one article.
+Exact copies — another article with the same content hash, the same title and body on
+another site (the store keeps one article per site and content) — join without the
+signature check, and without a signature at all, so a wire brief under ``MIN_WORDS`` joins
+its twins too; the window holds for them as for every member.
 """
 
 from __future__ import annotations
@@ -97,23 +100,41 @@ def cluster_article(session: Session, article: Article, signature: Signature | N
         session.execute(_delete_own(ArticleSignature), {"article_id": article.id})
     if article.cluster_id is None:
         article.cluster_id = article.id
-    if signature is None:
-        return []
-    session.execute(
-        insert(cast(Table, ArticleSignature.__table__)),
-        [{"article_id": article.id, "signature": signature.to_bytes(),
-          "shingle_count": signature.shingle_count}],
-    )  # fmt: skip
-    bands = signature.bands()
-    session.execute(
-        insert(cast(Table, LshBand.__table__)),
-        [{"band": band, "bucket": bucket, "article_id": article.id} for band, bucket in bands],
-    )
     when = article.published_at or article.first_seen_at
-    matches = _confirmed_matches(session, article, signature, bands, when)
+    matches = _exact_copies(session, article, when)
+    if signature is not None:
+        session.execute(
+            insert(cast(Table, ArticleSignature.__table__)),
+            [{"article_id": article.id, "signature": signature.to_bytes(),
+              "shingle_count": signature.shingle_count}],
+        )  # fmt: skip
+        bands = signature.bands()
+        session.execute(
+            insert(cast(Table, LshBand.__table__)),
+            [{"band": band, "bucket": bucket, "article_id": article.id} for band, bucket in bands],
+        )
+        exact = {m.article_id for m in matches}
+        near = _confirmed_matches(session, article, signature, bands, when)
+        matches += [m for m in near if m.article_id not in exact]
     if matches:
         _join_clusters(session, article, matches, when)
     return matches
+
+
+def _exact_copies(session: Session, article: Article, when: datetime) -> list[Match]:
+    """Other articles with the article's content hash within the window: copies as they
+    are, no signature needed."""
+    rows = session.execute(
+        select(Article.id, cluster_key())
+        .where(
+            Article.content_hash == article.content_hash,
+            Article.id != article.id,
+            published_when().between(when - WINDOW, when + WINDOW),
+        )
+        .order_by(Article.id)
+        .limit(MAX_CANDIDATES)
+    )
+    return [Match(article_id, cluster, 1.0, 1.0) for article_id, cluster in rows]
 
 
 @functools.cache

@@ -1,9 +1,19 @@
-"""Saving articles: once per URL and content, as versions, clustered, in batches.
+"""Saving articles: once per site, URL and content, as versions, clustered, in batches.
 
-Uniqueness lives in constraints (``article_urls.url_key``, the composite keys of feeds and
-tags), so concurrent writers — another process here, or crawl workers on other machines
-against PostgreSQL — stay correct: a lost race is an ``IntegrityError``, and the save is
-retried once, when it finds the winner's row.
+Identity is per site (``articles.site``, :func:`crawler.urls.site_of` of the page's URL):
+a fetch is the stored article of its own site that one of its URLs leads to, else the one
+of its own site with the same content hash (the same story under another URL of the
+site), else a new article. The same text on another site is that site's own article, in
+the cluster of its twins (see :mod:`crawler.store.clusters`); a URL that leads to another
+site's article stays with it, and a ``rel=canonical`` pointing at another site is recorded
+(``canonical_url``) but never claimed, so the origin's own page is still fetched as its own.
+
+Uniqueness of URLs lives in constraints (``article_urls.url_key``, the composite keys of
+feeds and tags), so concurrent writers — another process here, or crawl workers on other
+machines against PostgreSQL — stay correct: a lost race is an ``IntegrityError``, and the
+save is retried once, when it finds the winner's row. Content has no such constraint (an
+edit may make two articles of a site alike): a save that no URL identifies takes the
+cluster lock before it looks the content up, so two writers never both create one copy.
 """
 
 from __future__ import annotations
@@ -51,12 +61,13 @@ class ArticleSaver:
         fetched_at: datetime | None = None,
         fingerprint: Fingerprint | None = None,
     ) -> SaveResult:
-        """Store a parsed article once, as a new version when its content changed.
+        """Store a parsed article once per site, as a new version when its content changed.
 
-        ``urls`` are the other URLs it was reached at (requested, redirected); all of them
-        and the parsed URLs become aliases of the one article. ``fingerprint`` is the
-        article's :func:`~crawler.fingerprint.fingerprint_of`, when the caller computed it
-        already (the pipeline does, in the parser process).
+        ``urls`` are the other URLs it was reached at (requested, redirected); they and the
+        parsed URLs become aliases of the article, except those that lead to another site's
+        article already (and a canonical URL on another site, which is only recorded).
+        ``fingerprint`` is the article's :func:`~crawler.fingerprint.fingerprint_of`, when
+        the caller computed it already (the pipeline does, in the parser process).
         """
         request = SaveRequest(
             parsed,
@@ -154,22 +165,19 @@ class ArticleSaver:
         parsed, fingerprint, feed = request.article, request.fingerprint, request.feed
         urls, fetched_at = request.urls, request.fetched_at
         feed_tags = request.feed_tags
-        all_urls = [u for u in (parsed.url, parsed.canonical_url, *urls) if u]
-        keys = list(dict.fromkeys(url_key(u) for u in all_urls))
+        site = site_of(parsed.url)
+        article, all_urls = _own_article(session, site, parsed, urls)
         digest = fingerprint.content_hash
         tags = sorted({*parsed.tags, *(t.casefold().strip() for t in feed_tags)} - {""})
         learned: dict[str, bool] = {}
-        article = session.scalars(
-            select(Article)
-            .join(ArticleUrl, ArticleUrl.article_id == Article.id)
-            .where(ArticleUrl.url_key.in_(keys))
-            .order_by(Article.id)
-            .limit(1)
-        ).first()
         outcome: SaveOutcome
         if article is None:
+            lock_clusters(session)  # before the content is looked up: see the module doc
             article = session.scalars(
-                select(Article).where(Article.content_hash == digest).order_by(Article.id)
+                select(Article)
+                .where(Article.site == site, Article.content_hash == digest)
+                .order_by(Article.id)
+                .limit(1)
             ).first()
             outcome = "duplicate" if article is not None else "new"
         elif article.content_hash != digest:
@@ -234,6 +242,27 @@ class ArticleSaver:
                 session, article.id, feed=feed, tags=tags, urls=link_urls, seen_at=fetched_at
             )
         return SaveResult(article.id, outcome, article.version_count), article.site, learned
+
+
+def _own_article(
+    session: Session, site: str, parsed: ParsedArticle, urls: Sequence[str]
+) -> tuple[Article | None, list[str]]:
+    """The stored article of ``site`` that one of the fetch's URLs leads to (None: none
+    does), and the URLs the fetch may link: the page's own, a canonical URL of its own site
+    and those it was reached at, less those that lead to another site's article."""
+    canonical = parsed.canonical_url
+    own = [parsed.url, *([canonical] if canonical and site_of(canonical) == site else [])]
+    candidates = [u for u in (*own, *urls) if u]
+    keys = list(dict.fromkeys(url_key(u) for u in candidates))
+    owners = session.execute(
+        select(ArticleUrl.url_key, Article.id, Article.site)
+        .join(Article, Article.id == ArticleUrl.article_id)
+        .where(ArticleUrl.url_key.in_(keys))
+    ).all()
+    mine = [article_id for _, article_id, owner_site in owners if owner_site == site]
+    elsewhere = {key for key, _, owner_site in owners if owner_site != site}
+    linkable = [u for u in candidates if url_key(u) not in elsewhere]
+    return (session.get(Article, min(mine)) if mine else None), linkable
 
 
 def _raise_if_unavailable(exc: SQLAlchemyError) -> None:
