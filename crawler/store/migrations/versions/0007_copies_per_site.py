@@ -1,7 +1,7 @@
 """One article per publisher's copy: cross-site merges are split into per-site articles.
 
 Revision ID: 0007_copies_per_site
-Revises: 0004_page_states_per_feed
+Revises: 0006_article_feeds_by_time
 
 Until this revision an article with the same content on two sites (or a page whose
 ``rel=canonical`` named another site's page) was stored once, under whichever site was
@@ -38,7 +38,7 @@ from alembic import op
 from crawler.urls import site_of
 
 revision = "0007_copies_per_site"
-down_revision = "0004_page_states_per_feed"
+down_revision = "0006_article_feeds_by_time"
 branch_labels = None
 depends_on = None
 
