@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement, TextClause
 
 __all__ = [
     "SearchQuery",
@@ -109,10 +109,10 @@ def fts5_match(query: SearchQuery) -> str:
     return " ".join('"' + unit.replace('"', '""') + '"' for unit in query.units)
 
 
-def _pg_tsquery(query: SearchQuery, unique: bool = False) -> ColumnElement[Any]:
+def _pg_tsquery(query: SearchQuery) -> ColumnElement[Any]:
     config = text(f"'{PG_CONFIG}'::regconfig")
     parts = [
-        func.phraseto_tsquery(config, bindparam(f"search_unit_{i}", unit, unique=unique))
+        func.phraseto_tsquery(config, bindparam(f"search_unit_{i}", unit, unique=True))
         for i, unit in enumerate(query.units)
     ]
     combined: ColumnElement[Any] = parts[0]
@@ -121,47 +121,68 @@ def _pg_tsquery(query: SearchQuery, unique: bool = False) -> ColumnElement[Any]:
     return combined
 
 
+def _matches(
+    dialect: str, query: SearchQuery, *, scored: bool, windowed: bool
+) -> Select[*tuple[Any, ...]]:
+    """``article_id`` (and ``score`` when ``scored``; higher is better) of the matches.
+
+    ``windowed`` keeps SQLite to the newest :data:`SQLITE_RANK_WINDOW` matches, the set
+    that is ranked; PostgreSQL has no window. Bind names are unique, so one statement may
+    hold several searches (an alert's alternatives).
+    """
+    if query.is_empty:
+        raise ValueError("an empty search matches nothing; check SearchQuery.is_empty first")
+    if dialect == "sqlite":
+        fts = table("articles_fts", column("rowid"))
+        expression = fts5_match(query)
+        match = _fts5_match_clause("search_match", expression)
+        found = select(fts.c.rowid.label("article_id")).where(match)
+        if scored:
+            bm25 = -func.bm25(text("articles_fts"), TITLE_WEIGHT, BODY_WEIGHT)
+            found = found.add_columns(bm25.label("score"))
+        if windowed:
+            # The rowid of the window's oldest match (article ids grow with time); FTS5
+            # walks its doclist backwards for this without ranking anything.
+            window_start = (
+                select(fts.c.rowid)
+                .where(_fts5_match_clause("window_match", expression))
+                .order_by(fts.c.rowid.desc())
+                .offset(SQLITE_RANK_WINDOW - 1)
+                .limit(1)
+                .scalar_subquery()
+            )
+            found = found.where(fts.c.rowid >= func.coalesce(window_start, 0))
+        return found
+    if dialect == "postgresql":
+        articles = table("articles", column("id"), column("search_vector", TSVECTOR))
+        tsquery = _pg_tsquery(query)
+        found = select(articles.c.id.label("article_id")).where(
+            articles.c.search_vector.op("@@", return_type=Boolean)(tsquery)
+        )
+        if scored:
+            score = func.ts_rank_cd(
+                text(f"'{PG_WEIGHTS}'::float4[]"),
+                articles.c.search_vector,
+                tsquery,
+                _PG_NORMALIZATION,
+                type_=Float,
+            )
+            found = found.add_columns(score.label("score"))
+        return found
+    raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect}")
+
+
+def _fts5_match_clause(name: str, expression: str) -> TextClause:
+    value: BindParameter[str] = bindparam(name, expression, unique=True)
+    return text(f"articles_fts MATCH :{name}").bindparams(value)
+
+
 def ranked_matches(dialect: str, query: SearchQuery, limit: int | None = None) -> Subquery:
     """(article_id, score) of every matching article, or the ``limit`` best; higher is better.
 
     ``query`` must not be empty. Join it to ``articles`` and filter and order as needed.
     """
-    if query.is_empty:
-        raise ValueError("an empty search matches nothing; check SearchQuery.is_empty first")
-    ranked: Select[*tuple[Any, ...]]
-    if dialect == "sqlite":
-        fts = table("articles_fts", column("rowid"))
-        bm25 = -func.bm25(text("articles_fts"), TITLE_WEIGHT, BODY_WEIGHT)
-        expression = fts5_match(query)
-        match = text("articles_fts MATCH :search_match").bindparams(search_match=expression)
-        # The rowid of the window's oldest match (article ids grow with time); FTS5 walks
-        # its doclist backwards for this without ranking anything.
-        window_start = (
-            select(fts.c.rowid)
-            .where(text("articles_fts MATCH :window_match").bindparams(window_match=expression))
-            .order_by(fts.c.rowid.desc())
-            .offset(SQLITE_RANK_WINDOW - 1)
-            .limit(1)
-            .scalar_subquery()
-        )
-        ranked = select(fts.c.rowid.label("article_id"), bm25.label("score")).where(
-            match, fts.c.rowid >= func.coalesce(window_start, 0)
-        )
-    elif dialect == "postgresql":
-        articles = table("articles", column("id"), column("search_vector", TSVECTOR))
-        tsquery = _pg_tsquery(query)
-        score = func.ts_rank_cd(
-            text(f"'{PG_WEIGHTS}'::float4[]"),
-            articles.c.search_vector,
-            tsquery,
-            _PG_NORMALIZATION,
-            type_=Float,
-        )
-        ranked = select(articles.c.id.label("article_id"), score.label("score")).where(
-            articles.c.search_vector.op("@@", return_type=Boolean)(tsquery)
-        )
-    else:
-        raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect}")
+    ranked = _matches(dialect, query, scored=True, windowed=True)
     if limit is not None:
         columns = ranked.selected_columns
         ranked = ranked.order_by(columns.score.desc(), columns.article_id.desc()).limit(limit)
@@ -170,55 +191,20 @@ def ranked_matches(dialect: str, query: SearchQuery, limit: int | None = None) -
 
 def matching_ids(
     dialect: str, query: SearchQuery, among: tuple[int, int] | None = None
-) -> Select[tuple[Any]]:
+) -> Select[*tuple[Any, ...]]:
     """The ids of every article matching ``query`` (with ids in ``among``, from..to, when
-    given), unranked: for filtering a known set of articles (an alert's new ones) rather
-    than listing the best."""
-    if query.is_empty:
-        raise ValueError("an empty search matches nothing; check SearchQuery.is_empty first")
-    if dialect == "sqlite":
-        fts = table("articles_fts", column("rowid"))
-        # unique: one statement may hold several searches (an alert's alternatives)
-        value: BindParameter[str] = bindparam("ids_match", fts5_match(query), unique=True)
-        found = select(fts.c.rowid).where(text("articles_fts MATCH :ids_match").bindparams(value))
-        return found if among is None else found.where(fts.c.rowid.between(*among))
-    if dialect == "postgresql":
-        articles = table("articles", column("id"), column("search_vector", TSVECTOR))
-        found = select(articles.c.id).where(
-            articles.c.search_vector.op("@@", return_type=Boolean)(_pg_tsquery(query, True))
-        )
-        return found if among is None else found.where(articles.c.id.between(*among))
-    raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect}")
+    given), unranked and unwindowed: for filtering a known set of articles (an alert's new
+    ones) rather than listing the best."""
+    found = _matches(dialect, query, scored=False, windowed=False)
+    return (
+        found if among is None else found.where(found.selected_columns.article_id.between(*among))
+    )
 
 
 def matched_ids(dialect: str, query: SearchQuery) -> Subquery:
     """(article_id) of every article :func:`ranked_matches` would rank — the same window on
     SQLite — without computing a score: for counting and grouping the matches."""
-    if query.is_empty:
-        raise ValueError("an empty search matches nothing; check SearchQuery.is_empty first")
-    if dialect == "sqlite":
-        fts = table("articles_fts", column("rowid"))
-        expression = fts5_match(query)
-        match = text("articles_fts MATCH :search_match").bindparams(search_match=expression)
-        window_start = (
-            select(fts.c.rowid)
-            .where(text("articles_fts MATCH :window_match").bindparams(window_match=expression))
-            .order_by(fts.c.rowid.desc())
-            .offset(SQLITE_RANK_WINDOW - 1)
-            .limit(1)
-            .scalar_subquery()
-        )
-        found = select(fts.c.rowid.label("article_id")).where(
-            match, fts.c.rowid >= func.coalesce(window_start, 0)
-        )
-    elif dialect == "postgresql":
-        articles = table("articles", column("id"), column("search_vector", TSVECTOR))
-        found = select(articles.c.id.label("article_id")).where(
-            articles.c.search_vector.op("@@", return_type=Boolean)(_pg_tsquery(query))
-        )
-    else:
-        raise ValueError(f"full-text search supports SQLite and PostgreSQL, not {dialect}")
-    return found.subquery("matched")
+    return _matches(dialect, query, scored=False, windowed=True).subquery("matched")
 
 
 def top_matches(session: Session, query: SearchQuery, limit: int) -> list[tuple[int, float]]:
