@@ -330,6 +330,10 @@ def test_junk_jsonld_dates_fall_through_to_meta() -> None:
          "Dam repairs begin"),
         ("Flood report: dam repairs begin", ["Flood Report"], "https://vd.example/a",
          "Flood report: dam repairs begin"),
+        ("강변 둑 보수 시작됐다-사회ㅣ강변일보", ["강변일보"], "https://gb.example/a",
+         "강변 둑 보수 시작됐다"),
+        ("강변 둑 보수 시작됐다-사회", ["강변일보"], "https://gb.example/a",
+         "강변 둑 보수 시작됐다-사회"),
     ],
 )  # fmt: skip
 def test_site_name_date_and_section_segments_leave_the_title(

@@ -71,7 +71,13 @@ from crawler.extract.meta import (
 from crawler.extract.page_dates import PUBLISHED_META, modified_date, published_date
 from crawler.extract.standfirst import visible_standfirst
 from crawler.extract.tags import page_tag_links, split_tags, tag_list_links
-from crawler.extract.titles import choose_title, displayed_headline, site_keys, strip_site_name
+from crawler.extract.titles import (
+    agreeing_headline,
+    choose_title,
+    displayed_headline,
+    site_keys,
+    strip_site_name,
+)
 from crawler.textnorm import paragraph_key
 from crawler.urls import normalize_url
 
@@ -235,12 +241,16 @@ def _title(tree: Any, page: PageMeta, url: str, hints: ParseHints, rules: SiteRu
     selected = select(tree, rules.title) if rules is not None and rules.title else []
     if selected and (text := text_of(selected[0])):
         return strip_site_name(text, site_names, url)
-    metadata = [
+    stated = [
         strip_site_name(t, site_names, url)
         for t in (as_text(page.article.get("headline")), page.first("og:title"),
-                  page.first("twitter:title"), next(iter(page.micro("headline")), None))
+                  page.first("twitter:title"))
         if t
     ]  # fmt: skip
+    if shown := agreeing_headline(tree, stated):  # not microdata: it marks the page's own text
+        return shown
+    micro = next(iter(page.micro("headline")), None)
+    metadata = [*stated, strip_site_name(micro, site_names, url)] if micro else stated
     headline = displayed_headline(page.h1)
     if title := choose_title(strip_site_name(headline, site_names, url), metadata):
         return title

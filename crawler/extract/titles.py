@@ -23,7 +23,13 @@ from typing import Any
 from crawler.extract.elements import clean, hint_of, text_of
 from crawler.urls import site_of
 
-__all__ = ["choose_title", "displayed_headline", "site_keys", "strip_site_name"]
+__all__ = [
+    "agreeing_headline",
+    "choose_title",
+    "displayed_headline",
+    "site_keys",
+    "strip_site_name",
+]
 
 # Separators between a headline and the site/section/date segments of a page title. A
 # hyphen counts only between spaces ("Covid-19" stays whole); the Hangul vowel "ㅣ" and the
@@ -32,12 +38,20 @@ _SEPARATOR = re.compile(r"(\s+(?:\||-{1,2}|–|—|\*|·|•|::|»)\s+|\s*[|｜�
 _DATE_SEGMENT = re.compile(r"^[\d\s./-]{6,}$")
 _BY_SEGMENT = re.compile(r"^(by|von|par|por)\s", re.I)
 _SECTION_MAX_CHARS = 12
+# "…headline-정치ㅣSite": a section glued to a CJK/Hangul headline by a bare hyphen (a word
+# in these scripts never ends in "-word", so nothing else is cut).
+_GLUED_SECTION = re.compile(
+    r"(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])-[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,4}$"
+)
 # Class words of a kicker/overline inside the <h1> ("Eskalation im Nahen Osten - «...»"),
 # and of text only screen readers get (the separator between kicker and headline).
 _KICKER_HINT = re.compile(
     r"overline|kicker|eyebrow|topline|dachzeile|roofline|spitzmarke|offscreen"
 )
 _WORD = re.compile(r"\w+")
+# Breadcrumbs and menus repeat a headline (often the SEO one) without displaying it as such.
+_NAVIGATION_HINT = re.compile(r"breadcrumb|(?:^|[\s_-])nav|menu")
+_MIN_SHOWN_CHARS = 12
 
 
 def _key(text: str) -> str:
@@ -85,6 +99,8 @@ def strip_site_name(title: str, site_names: Iterable[str], url: str = "") -> str
     if stripped_end and tied and " " not in last and len(last) <= _SECTION_MAX_CHARS:
         segments.pop()
         separators.pop()
+    elif stripped_end:
+        segments[-1] = _GLUED_SECTION.sub("", segments[-1].rstrip())
     while len(segments) > 1 and _is_site_segment(segments[0], keys):
         if separators[0].strip() in (":", "："):
             break  # "Brand: headline" is more often a topic than the site
@@ -105,6 +121,44 @@ def displayed_headline(h1: Any) -> str:
         if text:
             return text
     return text_of(h1)
+
+
+def _in_navigation(element: Any) -> bool:
+    for node in (element, *element.iterancestors()):
+        if node.tag == "nav" or _NAVIGATION_HINT.search(hint_of(node)):
+            return True
+    return False
+
+
+def agreeing_headline(tree: Any, stated: list[str]) -> str | None:
+    """The metadata headline that the page displays (as an ``<h1>``, or an ``<h2>`` made of
+    kicker and headline) outside breadcrumbs and menus: the same words, punctuation aside.
+    Metadata copies are often SEO rewrites, and which one (JSON-LD or OpenGraph) is the
+    displayed one varies by site; the page shows which. None when none is displayed."""
+    by_key: dict[str, str] = {}
+    for text in stated:
+        if text and (key := _key(text)):
+            by_key.setdefault(key, text)
+    if not by_key:
+        return None
+    shown = [e for e in tree.iter("h1", "h2") if e.tag == "h1" or len(e) >= 2]  # not subheads
+    # the whole displayed headline first (its kicker is displayed too), then its last part
+    for read in (displayed_headline, _last_part):
+        for element in shown:
+            text = read(element)
+            if len(text) < _MIN_SHOWN_CHARS or (found := by_key.get(_key(text))) is None:
+                continue
+            if not _in_navigation(element):
+                return found
+    return None
+
+
+def _last_part(element: Any) -> str:
+    """The text of the last part of a headline made of parts ("Kicker – Headline" as two
+    spans); "" for a headline in one piece."""
+    parts = [c for c in element if isinstance(c.tag, str) and c.get("aria-hidden") != "true"]
+    parts = [c for c in parts if text_of(c)]
+    return text_of(parts[-1]) if len(parts) >= 2 else ""
 
 
 def choose_title(headline: str, metadata: list[str]) -> str | None:
