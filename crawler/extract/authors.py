@@ -16,12 +16,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from lxml import etree
-
-from crawler.extract.elements import clean, hint_of, in_chrome, text_of
+from crawler.extract.elements import clean
 from crawler.extract.meta import JsonObj, as_text, types_of
 
-__all__ = ["byline_texts", "clean_authors", "credits_of", "is_person", "jsonld_credits"]
+__all__ = ["clean_authors", "credits_of", "is_person", "jsonld_credits", "photo_credits"]
 
 _BY = re.compile(
     r"^\s*(?:(?:written|words|reporting|story|text|posted|published|photos?|photographs?|"
@@ -52,7 +50,7 @@ _DATE_WORD = re.compile(
 # Credits that are not bylines: a photo, image or source line names who took the picture.
 _CREDIT_LINE = re.compile(
     r"^\s*(fotos?|bild(er)?|images?|photos?|photographs?|pictures?|credits?|quelle|source|"
-    r"grafik|graphics?|illustrations?|video|foto ?credit)\s*:",
+    r"grafik|graphics?|illustrations?|video|foto ?credit)\s*(:|by\b|von\b)",
     re.I,
 )
 # Picture agencies and stock libraries: a credit, never the writer.
@@ -65,6 +63,10 @@ _PICTURE_AGENCY = re.compile(
 _CJK_ROLE = re.compile(r"\s*(기자|특파원|논설위원|記者|记者|特派員|特派员|編集委員|编辑)$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _LIST_MARK = re.compile(r"[,;|/•·\n]")
+# A web address in a credit ("Deutsche Welle (www.dw.com)") makes it an organisation's.
+_WEB_ADDRESS = re.compile(
+    r"\bwww\.[\w-]+\.\w+|\b[\w-]+\.(?:com|net|org|de|co\.uk|fr|es|it)\b", re.I
+)
 _PARENTHESES = re.compile(r"\s*\([^)]*(\)|$)")
 # A profile link's label glued to the name by text extraction ("Jane DoeTwitter").
 _GLUED_SOCIAL = re.compile(r"(?<=[a-z])(Twitter|Facebook|Instagram|LinkedIn|Email|Mail)$")
@@ -96,6 +98,7 @@ def credits_of(
         if _CREDIT_LINE.match(text) or _PICTURE_AGENCY.search(text):
             continue
         whole = _BY.sub("", text).strip(" .,:;-–—'\"")
+        of_site = bool(_WEB_ADDRESS.search(text))
         text = _PARENTHESES.sub("", _BY.sub("", text))
         parts = [_name_of(part) for part in _SPLIT_NAMES.split(text)]
         parts = [p for p in parts if p]
@@ -104,7 +107,7 @@ def credits_of(
                 continue
             kind = _kind_of(name)
             names_site = any(_key(w) in keys for w in re.split(r"[\s-]+", name))
-            if kind == "person" and names_site:
+            if kind == "person" and (names_site or of_site):
                 kind = "organisation"
             if kind == "person":
                 seen.add(name.casefold())
@@ -119,6 +122,16 @@ def credits_of(
             organisations.append(whole)
             seen.add(whole.casefold())
     return tuple(people), tuple(organisations)
+
+
+_PHOTOS_BY = re.compile(r"^\s*(?:photos?|photographs?|pictures?|images?)\s+by\s+", re.I)
+
+
+def photo_credits(values: Iterable[str], exclude: Iterable[str] = ()) -> tuple[str, ...]:
+    """The people a "Photos by ..." line credits: the authors of a page that credits no
+    writer (a photo gallery), never beside one."""
+    lines = [_PHOTOS_BY.sub("", clean(v)) for v in values if _PHOTOS_BY.match(clean(v))]
+    return credits_of(lines, exclude)[0]
 
 
 def _key(text: str) -> str:
@@ -152,35 +165,53 @@ def _kind_of(name: str) -> str:
     return "person"
 
 
-def jsonld_credits(article: JsonObj, exclude: Iterable[str] = ()) -> tuple[tuple[str, ...], bool]:
+def jsonld_credits(
+    article: JsonObj, exclude: Iterable[str] = (), graph: Iterable[JsonObj] = ()
+) -> tuple[tuple[str, ...], bool]:
     """Every name JSON-LD lists as author, people and organisations alike, and whether one of
     them is a person.
 
     A JSON-LD author list is the publisher's own record of the credits, one item a credit,
     so an agency or desk in it ("AP", "SDA") is an author beside the people, and nothing in
-    it is a dateline place. The site's own name is dropped when others are credited. An item
-    typed Organization is never the person, whatever its name looks like.
+    it is a dateline place. The site's own name is dropped when others are credited, and is
+    never the person (a CMS account named after the site, typed Person). An item
+    typed Organization is never the person, whatever its name looks like. An item that is
+    only a reference (``{"@id": ...}``) is read from the object of that id in ``graph``.
     """
     raw = article.get("author") or article.get("creator")
+    by_id = {obj["@id"]: obj for obj in graph if isinstance(obj.get("@id"), str)}
+    excluded = {clean(e).casefold() for e in exclude if e}
     names: list[str] = []
     has_person = False
     for item in _flat_items(raw):
-        name = as_text(item.get("name") if isinstance(item, dict) else item)
+        if isinstance(item, dict) and not _name_field(item) and item.get("@id") in by_id:
+            item = by_id[item["@id"]]
+        name = _name_field(item) if isinstance(item, dict) else as_text(item)
         name = _name_of(name) if name else ""
+        typed = types_of(item) if isinstance(item, dict) else set()
         kind = _kind_of(name) if name else ""
+        if name and not kind and typed & _ORGANISATION_TYPES and _CJK.search(name):
+            kind = "organisation"  # "読売新聞オンライン": a name too long for a person
         if not kind or _CREDIT_LINE.match(name) or _PICTURE_AGENCY.search(name):
             continue
         if name.casefold() in (n.casefold() for n in names):
             continue
         names.append(name)
-        typed = types_of(item) if isinstance(item, dict) else set()
-        has_person = has_person or (kind == "person" and not typed & _ORGANISATION_TYPES)
-    excluded = {clean(e).casefold() for e in exclude if e}
+        person = kind == "person" and not typed & _ORGANISATION_TYPES
+        has_person = has_person or (person and name.casefold() not in excluded)  # not the site
     others = [n for n in names if n.casefold() not in excluded]
     return tuple(others or names), has_person
 
 
 _ORGANISATION_TYPES = frozenset({"organization", "newsmediaorganization", "corporation"})
+
+
+def _name_field(item: JsonObj) -> str | None:
+    """``name``, else ``givenName familyName`` (schema.org Person without a display name)."""
+    if name := as_text(item.get("name")):
+        return name
+    parts = [as_text(item.get(k)) for k in ("givenName", "familyName")]
+    return " ".join(p for p in parts if p) or None
 
 
 def is_person(name: str) -> bool:
@@ -191,49 +222,3 @@ def _flat_items(raw: Any, depth: int = 0) -> list[Any]:
     if isinstance(raw, list) and depth < 3:
         return [item for value in raw for item in _flat_items(value, depth + 1)]
     return [raw] if isinstance(raw, (dict, str)) else []
-
-
-_BYLINE_HINT = re.compile(r"byline|author|autor|auteur|writer|contributor")
-_NOT_BYLINE_HINT = re.compile(r"bio|avatar|photo|image|img|follow|social|more-from|about")
-
-
-_STARTS_WITH_BY = re.compile(r"^(by|von|par|por|photos? by)\s+\S", re.I)
-_OPENS_WITH_BY = re.compile(r"^\s*(by|von|par|por|photos? by)\b", re.I)
-
-
-def byline_texts(tree: Any, headline: Any = None) -> list[str]:
-    """Candidate byline strings: rel=author / [itemprop=author], byline-ish classes, or a
-    short "By ..." line after the headline."""
-    found: list[str] = []
-    for element in tree.xpath("//*[@rel='author'] | //*[@itemprop='author']"):
-        if in_chrome(element):
-            continue
-        names = element.xpath(".//*[@itemprop='name']")
-        value = element.get("content") or (text_of(names[0]) if names else text_of(element))
-        if value:
-            found.append(value)
-    if found:
-        return found
-    after_headline = headline is None
-    for element in tree.iter(etree.Element):
-        after_headline = after_headline or element is headline
-        if element.tag in ("body", "html", "main", "article", "script", "style"):
-            continue
-        hinted = False
-        if element.get("class") or element.get("id"):
-            hint = hint_of(element)
-            hinted = bool(_BYLINE_HINT.search(hint)) and not _NOT_BYLINE_HINT.search(hint)
-        if not hinted and not (
-            after_headline
-            and element.tag in ("p", "div", "span")
-            and _OPENS_WITH_BY.match(element.text or "")
-        ):
-            continue  # cheap tests first: text_of is the expensive part
-        text = text_of(element)
-        if not text or len(text) >= 200 or (not hinted and not _STARTS_WITH_BY.match(text)):
-            continue
-        if not in_chrome(element):
-            found.append(text)
-            if len(found) >= 3:
-                break
-    return found

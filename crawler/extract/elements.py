@@ -59,7 +59,9 @@ def select(tree: Any, selector: str) -> list[Any]:
         return []
 
 
-_CHROME_ANCESTOR = re.compile(r"related|recommend|promo|sidebar|trending|most-?read|comment")
+_CHROME_ANCESTOR = re.compile(
+    r"related|recommend|promo|sidebar|trending|most-?read|popular|comment"
+)
 
 
 def in_chrome(element: Any) -> bool:

@@ -119,6 +119,13 @@ class PageMeta:
     def all(self, *names: str) -> list[str]:
         return [clean(v) for name in names for v in self.meta.get(name, ()) if clean(v)]
 
+    def suffixed(self, name: str) -> list[str]:
+        """Contents of the site's own meta fields for ``name`` ("dcsext.author",
+        "parsely-author"): a name ending in ``.name``, ``:name``, ``-name`` or ``_name``."""
+        ends = tuple(sep + name for sep in ".:-_")
+        return [clean(v) for key, values in self.meta.items() if key.endswith(ends)
+                for v in values if clean(v) and "://" not in v]  # fmt: skip
+
     def types(self) -> set[str]:
         found: set[str] = set()
         for obj in self.jsonld:

@@ -39,17 +39,14 @@ from trafilatura.metadata import extract_title
 
 from crawler.article import Article, ParseHints, SiteRules
 from crawler.extract.app_state import embedded_article_paragraphs
-from crawler.extract.authors import (
-    byline_texts,
-    credits_of,
-    jsonld_credits,
-)
+from crawler.extract.authors import credits_of, jsonld_credits, photo_credits
 from crawler.extract.body import (
     clean_paragraphs,
     paragraphs_of,
     run_trafilatura,
     split_article_body,
 )
+from crawler.extract.bylines import byline_texts, labelled_bylines, story_edge_bylines
 from crawler.extract.decoding import decode_html
 from crawler.extract.detection import is_live_blog_shell, not_an_article
 from crawler.extract.elements import clean, select, text_of
@@ -163,8 +160,13 @@ def _build(
         raw = paragraphs_of(selected)
     else:
         raw = _trafilatura(tree, url)
+    bold_credits = [t for t in story_edge_bylines(tree) if credits_of([t])[0]]  # not story
     found = clean_paragraphs(
-        raw, title=title, skip=(caption, credit, headline), tags=tags, site_names=site_names
+        raw,
+        title=title,
+        skip=(caption, credit, headline, *bold_credits),
+        tags=tags,
+        site_names=site_names,
     )
     paragraphs, keys = _drop_boilerplate(found, hints.boilerplate)
     raw_body = article.get("articleBody")  # not as_text(): its line breaks are paragraphs
@@ -289,14 +291,17 @@ def _authors(
         people, named = credits_of((text_of(e) for e in selected), site_names)
         if people or named:
             return people or named
-    credited, names_person = jsonld_credits(page.article, site_names)
+    credited, names_person = jsonld_credits(page.article, site_names, page.jsonld)
     if names_person:
         return credited
     meta = [a for a in page.all("author", "article:author", "dc.creator") if "://" not in a]
-    bylines = byline_texts(tree, page.h1)
     organisations: list[str] = []
-    for candidates in (meta, bylines, hints.authors):
-        people, named = credits_of(candidates, site_names, site_keys(site_names, url))
+    keys = site_keys(site_names, url)
+    bylines = byline_texts(tree, page.h1)
+    for read in (lambda: meta, lambda: bylines, lambda: hints.authors,
+                 lambda: page.suffixed("author"), lambda: labelled_bylines(tree),
+                 lambda: story_edge_bylines(tree)):  # fmt: skip
+        people, named = credits_of(read(), site_names, keys)
         if people:
             return people
         organisations.extend(named)
@@ -306,7 +311,8 @@ def _authors(
     others = [o for o in organisations if not any(n in o.casefold() for n in own)]
     if others and all(n.casefold() in own for n in credited):
         return tuple(others[:1])
-    return credited or tuple(organisations[:1])
+    # the photographer is the author only of a page that credits no one else (a gallery)
+    return credited or tuple(organisations[:1]) or photo_credits(bylines, site_names)
 
 
 def _tags(
