@@ -64,9 +64,14 @@ _CHROME_ANCESTOR = re.compile(
 )
 
 
-def in_chrome(element: Any) -> bool:
-    """Inside nav/header-of-site/footer/aside or a related-stories block."""
-    for ancestor in element.iterancestors():
+def in_chrome(element: Any, article_footer: bool = False) -> bool:
+    """Inside nav/header-of-site/footer/aside or a related-stories block. With
+    ``article_footer``, the ``<footer>`` of an ``<article>`` (where its tags are) is not."""
+    ancestors = list(element.iterancestors())
+    for i, ancestor in enumerate(ancestors):
+        footer = ancestor.tag == "footer" and article_footer
+        if footer and any(a.tag == "article" for a in ancestors[i + 1 :]):
+            continue
         if ancestor.tag in ("nav", "footer", "aside"):
             return True
         if _CHROME_ANCESTOR.search(hint_of(ancestor)):

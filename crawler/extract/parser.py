@@ -67,7 +67,7 @@ from crawler.extract.meta import (
 )
 from crawler.extract.page_dates import PUBLISHED_META, modified_date, published_date
 from crawler.extract.standfirst import visible_standfirst
-from crawler.extract.tags import page_tag_links, split_tags, tag_list_links
+from crawler.extract.tags import page_tags, split_tags
 from crawler.extract.titles import (
     agreeing_headline,
     choose_title,
@@ -153,7 +153,7 @@ def _build(
 
     title = _title(tree, page, url, hints, rules)
     headline = text_of(page.h1) if page.h1 is not None else ""
-    tags = _tags(tree, page, url, hints, rules)
+    tags = _tags(tree, page, url, hints, rules, title)
     lead_image, caption, credit = _lead_image(tree, page, url, hints)
 
     if rules is not None and rules.body and (selected := select(tree, rules.body)):
@@ -316,16 +316,12 @@ def _authors(
 
 
 def _tags(
-    tree: Any, page: PageMeta, url: str, hints: ParseHints, rules: SiteRules | None
+    tree: Any, page: PageMeta, url: str, hints: ParseHints, rules: SiteRules | None, title: str
 ) -> set[str]:
     tags = split_tags([*hints.tags, *hints.keywords])
     if rules is not None and rules.tags and (selected := select(tree, rules.tags)):
         return tags | split_tags([text_of(e) for e in selected])
-    tags |= split_tags(
-        [page.article.get("keywords"), *page.all("article:tag", "keywords", "news_keywords"),
-         *page.micro("keywords"), *page_tag_links(tree, url)]
-    )  # fmt: skip
-    return tags or split_tags(tag_list_links(tree, url, page.h1))
+    return tags | page_tags(tree, page, url, title)
 
 
 def _lead_image(

@@ -1,12 +1,16 @@
 """The publisher's own topic tags: keyword metadata, tag links, tag lists under the story.
 
-Sources (the parser unions them): ``ParseHints`` tags and keywords, JSON-LD ``keywords``,
-``article:tag``/``keywords``/``news_keywords`` meta, microdata ``keywords``, and tag links
-on the page (``rel=tag``, ``/tag(s)/`` and ``/topic(s)/`` paths, a "Tags:" line). Where none
-of these gives a tag, a *tag list* is looked for: a list of two or more short links to the
-same site inside the article area and nothing else, the shape of the topic "pills" many
+The page's sources, the first that gives a tag wins (:func:`page_tags`), editorial before
+search-engine fields: ``news_keywords`` (the news-search field, set per article by the
+desk), ``article:tag``, JSON-LD ``keywords``, microdata ``keywords``, then meta
+``keywords`` (often stuffed with site-wide search terms), then tag links on the page
+(``rel=tag``, ``/tag(s)/`` and ``/topic(s)/`` paths, a "Tags:" line, links inside an element
+whose class says tags), then a *tag list*: a list of two or more short links to the same
+site inside the article area and nothing else, the shape of the topic "pills" many
 publishers (most German ones among them) put under the story without any class name or
-path that says "tag".
+path that says "tag". Sources are not merged: where a page has several, the later ones
+repeat the first with search terms, sections and site names added. The feed's own tags and
+keywords (``ParseHints``) are added to whichever source wins.
 
 Every value then goes through :func:`split_tags`, whose rules each say why they exist.
 """
@@ -21,11 +25,14 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from crawler.extract.elements import clean, hint_of, in_chrome, text_of
-from crawler.extract.meta import absolute_http, same_site
+from crawler.extract.meta import PageMeta, absolute_http, same_site
 
-__all__ = ["page_tag_links", "split_tags", "tag_list_links"]
+__all__ = ["page_tag_links", "page_tags", "split_tags", "tag_list_links"]
 
 _TAG_PATH = re.compile(r"/(tag|tags|topic|topics)/", re.I)
+# A rel=tag link into a category or section path is the story's section, not a topic tag
+# (blog engines mark their category links rel=tag too).
+_SECTION_PATH = re.compile(r"/(category|categories|section|sections|rubrik|ressort)/", re.I)
 _TAG_LINE = re.compile(r"^\s*(tags?|topics?|related topics|keywords|filed under)\s*:", re.I)
 _TAG_LINE_INITIALS = frozenset("trkf")
 
@@ -58,8 +65,42 @@ _CJK_SENTENCE = re.compile(r"[。、！？]")
 _CJK_SENTENCE_CHARS = 20
 
 
+def page_tags(tree: Any, page: PageMeta, url: str, title: str = "") -> set[str]:
+    """The tags of the first of the page's sources that gives one (see the module's doc).
+    A source whose tags are just words of the headline or of the URL's slug (the first
+    headline: "mueren, seis, personas, incendio") was generated from it by the CMS, not
+    chosen by an editor: the next source is read."""
+    try:
+        slug = urlsplit(url).path
+    except ValueError:  # a junk URL has no slug
+        slug = ""
+    title_words = set(_WORD.findall(f"{title} {slug}".casefold()))
+    sources = (
+        lambda: page.all("news_keywords"),
+        lambda: page.all("article:tag"),
+        lambda: [page.article.get("keywords")],
+        lambda: page.micro("keywords"),
+        lambda: page.all("keywords"),
+        lambda: page_tag_links(tree, url),
+        lambda: tag_list_links(tree, url, page.h1),
+    )
+    for read in sources:
+        if (tags := split_tags(read())) and not _headline_words(tags, title_words):
+            return tags
+    return set()
+
+
+_WORD = re.compile(r"\w+")
+_HEADLINE_WORDS_MIN = 3
+
+
+def _headline_words(tags: set[str], title_words: set[str]) -> bool:
+    return len(tags) >= _HEADLINE_WORDS_MIN and all(t in title_words for t in tags)
+
+
 def split_tags(values: Iterable[Any]) -> set[str]:
-    """Tags out of keyword values: split on commas, cleaned, casefolded; strings or lists."""
+    """Tags out of keyword values: split on commas, cleaned, casefolded; strings or lists.
+    (A site's own name among its keywords stays: publishers tag their own brand pages.)"""
     tags: set[str] = set()
     for value in values:
         if isinstance(value, list):
@@ -108,9 +149,37 @@ def page_tag_links(tree: Any, url: str) -> list[str]:
         if "tag" in rel or (href and _TAG_PATH.search(urlsplit(href).path)):
             if href and not same_site(href, url) and "tag" not in rel:
                 continue
-            if not in_chrome(anchor) and not any(a.tag == "header" for a in anchor.iterancestors()):
+            if href and _SECTION_PATH.search(urlsplit(href).path):
+                continue
+            if not in_chrome(anchor, article_footer=True) and not any(
+                a.tag == "header" for a in anchor.iterancestors()
+            ):
                 found.append(text_of(anchor))
-    return [t for t in found if t]
+    return [t for t in found if t] or _tag_block_links(tree, url)
+
+
+# An element whose class or id says it holds the tags ("articleTags", "tags__item",
+# "p-related-tags", "keywords"): a tag word at the end of a name part, so "stage",
+# "tagline" or "vintage" do not count.
+_TAG_BLOCK_HINT = re.compile(r"tags?(?![a-z])|keywords?(?![a-z])|schlagw(?:ort|oerter)")
+
+
+def _tag_block_links(tree: Any, url: str) -> list[str]:
+    """Texts of short same-site links inside elements whose markup says "tags"."""
+    found: list[str] = []
+    for anchor in tree.iter("a"):
+        text = text_of(anchor)
+        if not text or len(text) > _TAG_CHARS or len(text.split()) > _TAG_WORDS:
+            continue
+        blocks = [a for a in anchor.iterancestors() if _TAG_BLOCK_HINT.search(hint_of(a))]
+        href = absolute_http(anchor.get("href"), url)
+        if not blocks or href is None or not same_site(href, url):
+            continue
+        if len([p for p in urlsplit(href).path.split("/") if p]) < 2:
+            continue  # "/city": a section front at the top of the site, not a topic
+        if not in_chrome(anchor, article_footer=True):
+            found.append(text)
+    return found
 
 
 _TAG_LIST_MIN_LINKS = 2
