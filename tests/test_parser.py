@@ -121,6 +121,24 @@ def test_chrome_rules_do_not_eat_prose() -> None:
     assert clean_paragraphs(lines) == lines
 
 
+def test_desk_appeals_related_links_and_source_labels_leave_a_body() -> None:
+    prose = "The harbour board met on Monday and agreed to dredge the channel before winter."
+    lines = [
+        prose, "MORE : Ferry fares to rise from April", "Got a story? Get in touch with our team.",
+        "For more stories like this, check our news page.",
+        "Follow Harbour Daily on Google News to get our reporting in your feed.",
+        "Les også: Stormen rev taket av skolen", "Läs också: Färjan ställs in", "Quellen:",
+        "Sources", prose.replace("Monday", "Tuesday"),
+    ]  # fmt: skip
+    assert clean_paragraphs(lines) == [prose, prose.replace("Monday", "Tuesday")]
+    kept = [
+        "More than 40 boats use the channel every day, the board said.",
+        "Sources close to the board said the dredging would cost about 2 million.",
+        "Follow-up work on the quay is planned for the spring.",
+    ]
+    assert clean_paragraphs(kept) == kept
+
+
 # --------------------------------------------------------------------------------------------
 # Determinism, boilerplate, site rules
 

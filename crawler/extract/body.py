@@ -44,7 +44,7 @@ _PRUNE_WORDS = frozenset(
     {"caption", "captions", "credit", "credits", "share", "sharing", "sharebar", "social",
      "newsletter", "signup", "subscribe", "related", "recommended", "recommendations", "promo",
      "smartbanner", "appbanner", "byline", "dateline", "tags", "taglist", "breadcrumb",
-     "breadcrumbs", "comment", "comments", "paywall", "pullquote",
+     "breadcrumbs", "comment", "comments", "paywall", "pullquote", "modal",
      # embedded posts: a platform's card, not the article's text
      "embed", "embeds", "oembed", "tweet", "twitter", "instagram", "tiktok", "facebook", "fb"}
 )  # fmt: skip
@@ -89,6 +89,22 @@ def prune_chrome(tree: Any) -> None:
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()  # keeps the tail text
+
+
+def _flatten_ruby(tree: Any) -> None:
+    """Ruby annotations as the text they show: "尹錫悦（ユンソンニョル）". trafilatura drops
+    ``<rt>``/``<rp>``, and with them the readings Japanese papers give for names."""
+    for ruby in list(tree.iter("ruby")):
+        parent = ruby.getparent()
+        if parent is None:
+            continue
+        text = "".join(ruby.itertext()) + (ruby.tail or "")
+        previous = ruby.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + text
+        else:
+            parent.text = (parent.text or "") + text
+        parent.remove(ruby)
 
 
 _KICKER_CHARS = 60
@@ -146,6 +162,13 @@ _CHROME_LINES = [
         r"^(lee|lea) también|^te puede interesar|^(más|mas) información|^lesen sie (auch|mehr)|"
         r"^mehr zum thema|^auch interessant|^(à )?lire aussi|^voir aussi|^leggi anche|"
         r"^(leia|veja) também|^saiba mais",
+        # ... Norwegian, Danish, Swedish, Finnish and Dutch
+        r"^(les|læs|läs) (også|ogs[åa]|också|mer)\s*:|^lue myös\s*:|^lees ook\s*:",
+        # a related link given as "MORE : ...", and the news desk's standing appeals
+        r"^more\s+:\s|^got a story\? get in touch\b|^for more stories like this\b",
+        r"^follow [^.!?]{1,40} on (google news|twitter|x|facebook|instagram|whatsapp)\b",
+        # the bare label of a list of sources under the story ("Quellen:", "Kilde:")
+        r"^(quellen?|sources?|kilde[r]?|källor|fuentes?|fontes?)\s*:?$",
         r"^(todos los derechos reservados|alle rechte vorbehalten|tous droits réservés|"
         r"tutti i diritti riservati|todos os direitos reservados)\b",
         r"\b(sign up|subscribe|register) (for|to) (our|the|a)\b.*\b(newsletter|briefing|alerts|"
@@ -183,6 +206,7 @@ def run_trafilatura(tree: Any, url: str) -> list[str]:
     """
     tree = copy.deepcopy(tree)
     prune_chrome(tree)
+    _flatten_ruby(tree)
     with warnings.catch_warnings():
         # trafilatura warns through logging, not warnings, today; this keeps a future
         # DeprecationWarning inside it from failing a run under filterwarnings=error.

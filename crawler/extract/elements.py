@@ -65,7 +65,8 @@ _CHROME_ANCESTOR = re.compile(
 
 
 def in_chrome(element: Any, article_footer: bool = False) -> bool:
-    """Inside nav/header-of-site/footer/aside or a related-stories block. With
+    """Inside nav/header-of-site/footer/aside or a related-stories block (one without the
+    page's headline inside). With
     ``article_footer``, the ``<footer>`` of an ``<article>`` (where its tags are) is not."""
     ancestors = list(element.iterancestors())
     for i, ancestor in enumerate(ancestors):
@@ -74,6 +75,8 @@ def in_chrome(element: Any, article_footer: bool = False) -> bool:
             continue
         if ancestor.tag in ("nav", "footer", "aside"):
             return True
-        if _CHROME_ANCESTOR.search(hint_of(ancestor)):
-            return True
+        if ancestor.tag in ("body", "html"):
+            break  # the page's own classes ("has-comments") describe the page, not a block
+        if _CHROME_ANCESTOR.search(hint_of(ancestor)) and ancestor.find(".//h1") is None:
+            return True  # (a block holding the headline is a layout column, "sidebar-1")
     return False
