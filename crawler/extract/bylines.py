@@ -111,20 +111,23 @@ def _names(text: str) -> bool:
     return bool(words) and all(w[:1].isupper() or w in _NAME_PARTICLES for w in words)
 
 
+_BOLD_ONLY = etree.XPath("//p[count(*) = 1][strong or b]")
+
+
 def story_edge_bylines(tree: Any) -> list[str]:
     """A name alone in bold as the first or last paragraph of the story: the ``<p>`` whose
-    whole text is one ``<strong>``/``<b>``, first or last among the paragraphs of a block of
-    prose (three paragraphs of real length)."""
+    whole text is one ``<strong>``/``<b>``, among the first three or the last of the
+    paragraphs of a block of prose (three paragraphs of real length)."""
     found: list[str] = []
-    for parent in {p.getparent() for p in tree.iter("p") if p.getparent() is not None}:
+    for paragraph in _BOLD_ONLY(tree):  # cheap shape test first, in C
+        bold = paragraph[0]
+        text = text_of(paragraph)
+        if not text or len(text) > _MAX_CREDIT_CHARS or text != text_of(bold) or not _names(text):
+            continue
+        parent = paragraph.getparent()
         paragraphs = [p for p in parent if p.tag == "p" and text_of(p).replace("\xa0", "")]
         if sum(len(text_of(p)) >= _PROSE_CHARS for p in paragraphs) < 3:
             continue
-        for paragraph in {*paragraphs[:3], paragraphs[-1]}:
-            parts = [c for c in paragraph if isinstance(c.tag, str)]
-            if len(parts) != 1 or parts[0].tag not in ("strong", "b"):
-                continue
-            text = text_of(paragraph)
-            if text == text_of(parts[0]) and len(text) <= _MAX_CREDIT_CHARS and _names(text):
-                found.append(text)
+        if paragraph in paragraphs[:3] or paragraph is paragraphs[-1]:
+            found.append(text)
     return found

@@ -164,21 +164,30 @@ def page_tag_links(tree: Any, url: str) -> list[str]:
 _TAG_BLOCK_HINT = re.compile(r"tags?(?![a-z])|keywords?(?![a-z])|schlagw(?:ort|oerter)")
 
 
+_HINTED = etree.XPath("//*[@class or @id]")
+
+
 def _tag_block_links(tree: Any, url: str) -> list[str]:
     """Texts of short same-site links inside elements whose markup says "tags"."""
     found: list[str] = []
-    for anchor in tree.iter("a"):
-        text = text_of(anchor)
-        if not text or len(text) > _TAG_CHARS or len(text.split()) > _TAG_WORDS:
+    seen: set[Any] = set()
+    for block in _HINTED(tree):
+        if not _TAG_BLOCK_HINT.search(hint_of(block)):
             continue
-        blocks = [a for a in anchor.iterancestors() if _TAG_BLOCK_HINT.search(hint_of(a))]
-        href = absolute_http(anchor.get("href"), url)
-        if not blocks or href is None or not same_site(href, url):
-            continue
-        if len([p for p in urlsplit(href).path.split("/") if p]) < 2:
-            continue  # "/city": a section front at the top of the site, not a topic
-        if not in_chrome(anchor, article_footer=True):
-            found.append(text)
+        for anchor in block.iter("a"):
+            if anchor in seen:
+                continue  # blocks nest ("tags" > "tags__item")
+            seen.add(anchor)
+            href = absolute_http(anchor.get("href"), url)
+            if href is None or not same_site(href, url):
+                continue
+            if len([p for p in urlsplit(href).path.split("/") if p]) < 2:
+                continue  # "/city": a section front at the top of the site, not a topic
+            text = text_of(anchor)
+            if not text or len(text) > _TAG_CHARS or len(text.split()) > _TAG_WORDS:
+                continue
+            if not in_chrome(anchor, article_footer=True):
+                found.append(text)
     return found
 
 
