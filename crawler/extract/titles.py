@@ -7,10 +7,13 @@ Pages state their headline several times: the ``<h1>`` readers see, JSON-LD ``he
 
 1. every candidate loses its site-name, section and date segments (:func:`strip_site_name`);
    the site is known by ``og:site_name``/publisher and by the labels of its host name;
-2. JSON-LD ``headline`` comes first, then ``og:title``, ``twitter:title``, microdata: on
-   real pages the JSON-LD headline is the displayed one more often than ``og:title``, which
-   is the one most often rewritten for search and social cards;
-3. the ``<h1>`` (without its kicker span) replaces the chosen headline when it is that
+2. the metadata headline the page displays wins (:func:`agreeing_headline`): an ``<h1>``
+   (or an ``<h2>`` made of kicker and headline) outside breadcrumbs and menus with the same
+   words. Which copy is the rewritten one varies by site, the page shows which is not;
+3. else JSON-LD ``headline`` comes first, then ``og:title``, ``twitter:title``, microdata:
+   on real pages the JSON-LD headline is the displayed one more often than ``og:title``,
+   which is the one most often rewritten for search and social cards;
+4. the ``<h1>`` (without its kicker span) replaces the chosen headline when it is that
    headline minus a trailing "- Some Name" segment stripping did not recognise.
 """
 
