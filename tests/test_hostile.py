@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
 from crawler.crawl.failures import describe_failure, is_transient, looks_binary
-from crawler.crawl.spider import MAX_CHILD_SITEMAPS
+from crawler.crawl.limits import MAX_CHILD_SITEMAPS
 from crawler.errors import DiscoveryError
 from crawler.extract.feeds import discover_feed
 from crawler.store.models import Article, ArticleUrl

@@ -22,13 +22,14 @@ from twisted.python.failure import Failure
 from crawler.article import ParseHints, entry_fields
 from crawler.crawl.context import context_of
 from crawler.crawl.feedrun import ArticlePage, FeedRun
+from crawler.crawl.in_flight import InFlight
 from crawler.crawl.outage import unavailable_reason
 from crawler.crawl.parsing import Parsed
 from crawler.crawl.workers import ArticleWorkers
 from crawler.errors import NewsmonError, StoreError, WorkerCrashed, first_line
 from crawler.store.saves import SaveRequest
 from crawler.store.store import utcnow
-from crawler.urls import site_of
+from crawler.urls import site_of, url_key
 
 log = logging.getLogger("crawler.pipeline")
 
@@ -62,15 +63,22 @@ def save_request(run: FeedRun, page: ArticlePage, parsed: Parsed) -> SaveRequest
 class StorePipeline:
     """Stores the articles of one feed run through the runner's workers."""
 
-    def __init__(self, run: FeedRun, workers: ArticleWorkers, stats: StatsCollector) -> None:
+    def __init__(
+        self,
+        run: FeedRun,
+        workers: ArticleWorkers,
+        stats: StatsCollector,
+        in_flight: InFlight | None = None,
+    ) -> None:
         self.run = run
         self.workers = workers
         self.stats = stats
+        self.in_flight = in_flight or InFlight()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         context = context_of(crawler)
-        pipeline = cls(context.run, context.workers, crawler.stats)
+        pipeline = cls(context.run, context.workers, crawler.stats, context.in_flight)
         crawler.signals.connect(pipeline.item_failed, signal=signals.item_error)
         return pipeline
 
@@ -93,6 +101,8 @@ class StorePipeline:
             return await self._store(item)
         finally:
             self.run.articles_done += 1
+            # Stored (or not): a crawl waiting for this URL may look it up now.
+            self.in_flight.release(url_key(item.candidate.url), self.run)
 
     async def _store(self, item: ArticlePage) -> Any:
         run = self.run
