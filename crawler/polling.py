@@ -2,9 +2,9 @@
 
 The interval follows the feed's observed rate of new articles (as Miniflux does): the
 span of its recent runs divided by the new articles they found, within the schedule's
-``min`` and ``max``. A run that found almost nothing it did not know already stretches the
-interval (as Media Cloud does: poll less when most items are known), so a feed that
-stops publishing drifts to ``max`` instead of jumping there. What the server asks for
+``min`` and ``max``. A run whose entries were all known already stretches the interval
+(as Media Cloud does: poll less when the items are known), so a feed that stops
+publishing drifts to ``max`` run by run instead of jumping there. What the server asks for
 (``<ttl>``, ``sy:updatePeriod``, ``Cache-Control: max-age``, ``Expires``) is a floor the
 interval never goes below (as FreshRSS does).
 """
@@ -20,9 +20,7 @@ from crawler.config_values import format_duration
 
 # The runs the rate is taken over: those that started within this many ``max`` intervals.
 WINDOW_FACTOR = 4
-# A run whose found entries were at least this share known stretches the interval ...
-MOSTLY_KNOWN = 0.9
-# ... by this factor over the one before.
+# A run that found nothing new stretches the interval by this factor over the one before.
 STRETCH = 1.5
 # A server hint is obeyed up to this long (an Expires a year ahead must not stop a feed).
 HINT_CAP = timedelta(days=1)
@@ -74,10 +72,9 @@ def rate_interval(
         interval = span / new
         reason = f"adaptive: {new} new in {_short(span)}"
     last = max(recent, key=lambda s: s.started_at)
-    known = 1.0 if not last.articles_found else 1 - last.articles_new / last.articles_found
-    if previous is not None and known >= MOSTLY_KNOWN and interval < previous * STRETCH:
+    if previous is not None and last.articles_new == 0 and interval < previous * STRETCH:
         interval = previous * STRETCH
-        reason += ", last run's entries mostly known"
+        reason += ", last run found nothing new"
     interval = min(max(interval, lowest), highest)
     return Plan(interval, f"{reason} → every {_short(interval)}")
 

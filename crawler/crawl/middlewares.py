@@ -107,12 +107,13 @@ class HostGuardMiddleware:
             request.meta[_BACKED_OFF_KEY] = attempt
             await self.stop.race(request, asyncio.sleep(retry_backoff(attempt)))
         recheck = bool(request.meta.get(RECHECK_KEY))
-        if recheck and not self.guard.may_recheck(host, self.revisit_share):
-            raise RecheckDeferred(f"{host}: re-checks at their share of requests")
         token = await self.stop.race(request, self.guard.acquire(host))
         try:
             self._check_pause(host)  # it may have begun while this request waited
-        except HostPaused:
+            # Checked and counted with no await between: concurrent re-checks see each other.
+            if recheck and not self.guard.may_recheck(host, self.revisit_share):
+                raise RecheckDeferred(f"{host}: re-checks at their share of requests")
+        except IgnoreRequest:
             self.guard.release(token)
             raise
         self.guard.count(host, recheck)
