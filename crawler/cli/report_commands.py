@@ -99,7 +99,11 @@ def feed_is_idle(row: FeedStatus, feed: FeedConfig, now: datetime) -> bool:
     usual = timedelta(seconds=row.poll_interval) if row.poll_interval else None
     if not feed.schedule.adaptive:
         usual = feed.schedule.every
-    return row.enabled and is_idle(row.last_new_at, row.first_run_at, usual, now)
+    if not row.enabled or row.last_success_at is None:
+        return False  # never read yet: failing or paused, not idle
+    if (row.next_run_reason or "").startswith("Retry-After"):
+        return False  # its host asked us to wait
+    return is_idle(row.last_new_at, row.first_run_at, usual, now)
 
 
 def show_feed(row: FeedStatus, runs: list[dict[str, Any]], fmt: str, idle: bool = False) -> None:
