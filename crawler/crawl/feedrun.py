@@ -57,7 +57,9 @@ class FeedRun:
     poll_hint: tuple[timedelta, str] | None = None
     paused_until: datetime | None = None
     article_checks: dict[str, ArticleCheck] = field(default_factory=dict)
-    waits: list[tuple[str, asyncio.Future[None], str]] = field(default_factory=list)
+    waits: list[tuple[str, asyncio.Future[tuple[str | None, bool]], str]] = field(
+        default_factory=list
+    )
     # (feed, "queue" | "parse" | "save", seconds) of each article page, for the service's
     # metrics (crawler.metrics); None when nobody listens.
     timing: Callable[[str, str, float], None] | None = None

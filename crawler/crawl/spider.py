@@ -315,13 +315,13 @@ class FeedSpider(scrapy.Spider):
         if not response.body:
             self.run.transient_failures += 1  # often a server hiccup: read the feed again
             self.run.problem(response.url, "empty page")
-            self.in_flight.release(url_key(candidate.url), self.run)
+            self.in_flight.release(url_key(candidate.url), self.run, ("empty page", True))
             return
         content_type = (_header(response, b"Content-Type") or "").lower()
         reason = not_html_reason(response.body, content_type)
         if reason is not None:
             self.run.problem(response.url, reason)
-            self.in_flight.release(url_key(candidate.url), self.run)
+            self.in_flight.release(url_key(candidate.url), self.run, (reason, False))
             return
         # The charset of the Content-Type header, which the parser expects: not Scrapy's
         # response.encoding, which for a page that declares none decodes (and keeps) the
@@ -339,28 +339,34 @@ class FeedSpider(scrapy.Spider):
     def article_failed(self, failure: Failure) -> None:
         release_response_bytes(failure.request)  # type: ignore[attr-defined]
         self.run.articles_done += 1
+        ending = self._article_failure(failure)
         candidate = failure.request.meta.get("candidate")  # type: ignore[attr-defined]
         if candidate is not None:
-            self.in_flight.release(url_key(candidate.url), self.run)
+            self.in_flight.release(url_key(candidate.url), self.run, ending)
+
+    def _article_failure(self, failure: Failure) -> tuple[str | None, bool]:
+        """Record why an article request failed; returns (problem, worth a retry)."""
         if isinstance(failure.value, RecheckDeferred):
-            return  # linked already; re-checked by a later run
+            return None, False  # linked already; re-checked by a later run
         if isinstance(failure.value, HostPaused):
             self.run.host_paused(failure.value.until)
-            return
+            return None, True
         if isinstance(failure.value, DestinationRefused):
-            return  # recorded once per destination by the destination policy
+            return None, False  # recorded once per destination by the destination policy
         if isinstance(failure.value, RunStopped):
-            return  # the run records why it stopped, once
+            return None, True  # the run records why it stopped, once
         request = failure.request  # type: ignore[attr-defined]
         reason = describe_failure(failure, self.run.settings.crawl.max_page_bytes)
         if reason == ROBOTS_REASON:
             # Obeying robots.txt is policy, not a failure of the feed.
             self.run.robots_skipped += 1
             log.info("feed %s: %s: %s", self.feed.name, request.url, reason)
-            return
-        if is_transient(failure):
+            return None, False
+        transient = is_transient(failure)
+        if transient:
             self.run.transient_failures += 1
         self.run.problem(request.url, reason)
+        return reason, transient
 
 
 def _header(response: Response, name: bytes) -> str | None:
