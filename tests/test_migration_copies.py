@@ -55,12 +55,16 @@ def old_merge(engine: Engine) -> None:
     assert signature is not None
     with Session(engine) as session, session.begin():
         # The feeds table as this revision had it: the model has columns of later ones.
-        feeds = table("feeds", column("name"), column("kind"), column("url"))
+        feeds = table(
+            "feeds", column("name"), column("kind"), column("url"), column("consecutive_failures")
+        )
         session.execute(insert(feeds), [
-            {"name": "herald-rss", "kind": "rss", "url": "https://herald.example/rss.xml"},
+            {"name": "herald-rss", "kind": "rss", "url": "https://herald.example/rss.xml",
+             "consecutive_failures": 0},
             {"name": "courier-sitemap", "kind": "sitemap",
-             "url": "https://courier.example/sitemap-news.xml"},
-            {"name": "aggregator", "kind": "rss", "url": "https://news.aggregator.example/rss"},
+             "url": "https://courier.example/sitemap-news.xml", "consecutive_failures": 0},
+            {"name": "aggregator", "kind": "rss", "url": "https://news.aggregator.example/rss",
+             "consecutive_failures": 0},
         ])  # fmt: skip
         wire = Article(
             url=HERALD_URL, canonical_url=HERALD_URL, site="herald.example",
