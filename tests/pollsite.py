@@ -5,8 +5,8 @@
   While ``publish_per_fetch`` is set, each feed request first publishes that many new
   articles (a site that keeps publishing); set it to 0 and the site goes quiet.
 * ``/a/N.html``: article N, with an ``ETag``; ``If-None-Match`` with it gets a 304.
-* ``throttle(status, retry_after, times)``: the next ``times`` requests get ``status``
-  with that ``Retry-After`` value (seconds or an HTTP date).
+* ``throttle(status, retry_after, times, prefix)``: the next ``times`` requests (for paths
+  under ``prefix``) get ``status`` with that ``Retry-After`` value (seconds or a date).
 * ``requests``: every request seen (path, monotonic time, status, If-None-Match).
 """
 
@@ -79,15 +79,18 @@ class PollSite:
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         self._throttle: tuple[int, str, int] | None = None
+        self._throttle_prefix = "/"
         self._server = LoopbackServer(self, name)
         self.base_url = self._server.base_url
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def throttle(self, status: int, retry_after: str, times: int = 1) -> None:
+    def throttle(self, status: int, retry_after: str, times: int = 1, prefix: str = "/") -> None:
+        """The next ``times`` requests for paths under ``prefix`` get ``status``."""
         with self._lock:
             self._throttle = (status, retry_after, times)
+            self._throttle_prefix = prefix
 
     def feed_times(self) -> list[float]:
         with self._lock:
@@ -137,7 +140,8 @@ class PollSite:
         self, path: str, handler: BaseHTTPRequestHandler
     ) -> tuple[int, bytes, list[tuple[str, str]]]:
         with self._lock:
-            if self._throttle is not None and path != "/robots.txt":
+            throttled = path != "/robots.txt" and path.startswith(self._throttle_prefix)
+            if self._throttle is not None and throttled:
                 status, retry_after, times = self._throttle
                 self._throttle = (status, retry_after, times - 1) if times > 1 else None
                 return status, b"slow down", [("Retry-After", retry_after)]

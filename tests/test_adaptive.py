@@ -181,7 +181,9 @@ def test_adaptive_schedule_problems_name_file_feed_and_key(tmp_path: Path) -> No
 # -- crawls -----------------------------------------------------------------------------
 
 
-def settings_file(tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "") -> Path:
+def settings_file(
+    tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "", concurrency: int = 4
+) -> Path:
     blocks = "".join(
         f'\n[[feeds]]\nname = "{name}"\nkind = "rss"\nurl = "{url}"\n' for name, url in feeds
     )
@@ -193,7 +195,7 @@ url = "sqlite:///{tmp_path}/news.db"
 
 [crawl]
 download_delay = 0
-concurrent_requests_per_host = 4
+concurrent_requests_per_host = {concurrency}
 timeout = 10
 retries = 1
 obey_robots_txt = false
@@ -244,6 +246,23 @@ def test_retry_after_pauses_the_host_across_processes_and_is_no_failure(tmp_path
             timeout=60,
         )
         assert f"host {pause.host}: paused until" in status.stdout, status.stdout
+
+
+def test_retry_after_on_an_article_holds_every_request_to_the_host(tmp_path: Path) -> None:
+    with PollSite(published=5) as site:
+        settings = settings_file(tmp_path, [("one", site.url("/feed.xml"))], concurrency=1)
+        site.throttle(503, "60", prefix="/a/")
+        done = crawl(settings)
+        assert done.returncode == 0, done.stderr
+        assert site.count("/a/") == 1  # the first article's 503; the other four wait
+        with Store.open(f"sqlite:///{tmp_path}/news.db") as store, store.reading() as session:
+            run = session.scalars(select(CrawlRun)).one()
+            assert run.retry_after is not None and run.errors == 0
+            state = session.get(FeedState, "one")
+            assert state is not None and state.consecutive_failures == 0
+        # The feed's validators were not saved: once the pause ends, its articles are fetched.
+        with Store.open(f"sqlite:///{tmp_path}/news.db") as store:
+            assert store.page_validators("one", site.url("/feed.xml")) is None
 
 
 def test_retry_after_is_bounded_by_the_cap(tmp_path: Path) -> None:
@@ -396,3 +415,39 @@ def test_the_service_adapts_intervals_and_obeys_hints_and_retry_after(tmp_path: 
         with Store.open(f"sqlite:///{tmp_path}/news.db") as store, store.reading() as session:
             state = session.get(FeedState, "ttl")
             assert state is not None and state.poll_interval == 60.0
+
+
+# -- status -----------------------------------------------------------------------------
+
+
+def test_status_shows_why_and_marks_a_feed_idle_after_ten_usual_intervals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crawler.cli import main
+    from crawler.store.store import RunCounts, utcnow
+    from tests.test_cli import SETTINGS  # herald-rss every 15m (enabled), courier off
+
+    settings = tmp_path / "settings.toml"
+    settings.write_text(SETTINGS, encoding="utf-8")
+    now = utcnow()
+    with Store.open(f"sqlite:///{tmp_path}/news.db") as store:
+        store.sync_feeds([("herald-rss", "rss", "https://herald.example/rss.xml")])
+        run = store.start_run("herald-rss", now - timedelta(hours=5))
+        store.finish_run(run, RunCounts(articles_found=3, articles_new=1), "ok")
+        store.save_plan("herald-rss", now + timedelta(minutes=15), "every 15m")
+        with store.writing() as session:
+            state = session.get(FeedState, "herald-rss")
+            assert state is not None
+            state.last_new_at = now - timedelta(minutes=140)  # under 10 × 15m: not idle yet
+    assert main(["status", "--settings", str(settings), "--format", "json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["herald-rss"]["next_run_reason"] == "every 15m"
+    assert rows["herald-rss"]["idle"] is False
+    with Store.open(f"sqlite:///{tmp_path}/news.db") as store, store.writing() as session:
+        state = session.get(FeedState, "herald-rss")
+        assert state is not None
+        state.last_new_at = now - timedelta(minutes=160)  # over 10 × 15m
+    assert main(["status", "--settings", str(settings)]) == 0
+    table = capsys.readouterr().out
+    assert "herald-rss (idle)" in table and "every 15m" in table and " why " in table
+    assert "courier-economy (off)" in table and "courier-economy (off) (idle)" not in table
