@@ -107,7 +107,8 @@ class Timetable:
         ]
         previous = timedelta(seconds=state.poll_interval) if state and state.poll_interval else None
         hint = outcome.poll_hint if outcome is not None else None
-        if hint is None and state is not None and state.poll_hint and state.poll_hint_reason:
+        read = outcome is not None and outcome.hints_read
+        if hint is None and not read and state and state.poll_hint and state.poll_hint_reason:
             hint = (timedelta(seconds=state.poll_hint), state.poll_hint_reason)
         return plan_next(schedule, samples, now, previous, hint)
 
@@ -128,9 +129,11 @@ class Timetable:
         if job is None:
             return  # removed by a reload meanwhile
         now = utcnow()
-        hint = None
+        hint: tuple[float | None, str | None] | None = None
         if outcome.poll_hint is not None:
             hint = (outcome.poll_hint[0].total_seconds(), outcome.poll_hint[1])
+        elif outcome.hints_read:
+            hint = (None, None)  # the feed read whole said nothing: forget the old hint
         interval: float | None = None
         if feed.schedule.adaptive:
             plan = await asyncio.to_thread(self.plan, feed, outcome, now)

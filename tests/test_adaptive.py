@@ -451,3 +451,27 @@ def test_status_shows_why_and_marks_a_feed_idle_after_ten_usual_intervals(
     table = capsys.readouterr().out
     assert "herald-rss (idle)" in table and "every 15m" in table and " why " in table
     assert "courier-economy (off)" in table and "courier-economy (off) (idle)" not in table
+
+
+def test_the_rate_counts_articles_new_to_the_feed_even_when_another_feed_stored_them(
+    tmp_path: Path,
+) -> None:
+    from crawler.store.store import RunCounts, utcnow
+    from tests.factories import make_article
+
+    with Store.open(f"sqlite:///{tmp_path}/news.db") as store:
+        store.sync_feeds(
+            [("a", "rss", "https://a.example/rss"), ("b", "rss", "https://b.example/")]
+        )
+        since = utcnow() - timedelta(minutes=1)
+        first = store.start_run("b")
+        store.finish_run(first, RunCounts(articles_found=1), "ok")
+        run = store.start_run("b")
+        article = make_article("https://a.example/1", title="One", body="A body of words. " * 20)
+        saved = store.save_article(article, feed="a")  # feed a stored it first
+        store.link_known(
+            [(saved.article_id, "https://a.example/1")], feed="b", tags=(), seen_at=utcnow()
+        )
+        store.finish_run(run, RunCounts(articles_found=1), "ok")
+        runs = store.past_runs("b", since)
+    assert [r.articles_new for r in runs] == [0, 1]

@@ -55,6 +55,7 @@ class FeedRun:
     # fetched or re-checked, and the articles another crawl was downloading (their URL key,
     # the future that tells when it is done, and the URL).
     poll_hint: tuple[timedelta, str] | None = None
+    hints_read: bool = False  # the feed's page was read whole: no hint means none
     paused_until: datetime | None = None
     article_checks: dict[str, ArticleCheck] = field(default_factory=dict)
     waits: list[tuple[str, asyncio.Future[tuple[str | None, bool]], str]] = field(

@@ -121,6 +121,7 @@ class FeedOutcome:
     robots_skipped: int
     # For the timetable: the server's hint about the feed, and until when its host paused.
     poll_hint: tuple[timedelta, str] | None = None
+    hints_read: bool = False  # its feed page was read whole: no poll_hint means none
     paused_until: datetime | None = None
 
     def summary(self) -> str:
@@ -292,6 +293,7 @@ class FeedRunner:
             not_articles=run.not_articles,
             robots_skipped=run.robots_skipped,
             poll_hint=run.poll_hint,
+            hints_read=run.hints_read,
             paused_until=run.paused_until,
         )
         runs_log.log(

@@ -174,6 +174,7 @@ class FeedSpider(scrapy.Spider):
         )
         if response.status != 304 and response.body:
             hints += feed_hints(response.body)
+            self.run.hints_read = True
         self.run.poll_hint = strongest(hints)
 
     def _discover(self, response: Response) -> Discovery:

@@ -3,6 +3,7 @@ runs an interval is computed from, and each feed's plan (see crawler.timetable).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from crawler.store.database import Database
-from crawler.store.models import ArticleValidator, CrawlRun, FeedState, HostPause
+from crawler.store.models import ArticleFeed, ArticleValidator, CrawlRun, FeedState, HostPause
 
 
 @dataclass(frozen=True)
@@ -76,18 +77,33 @@ class PacingRecords:
                 row.checked_at = max(row.checked_at, check.checked_at)
 
     def past_runs(self, feed: str, since: datetime) -> list[PastRun]:
-        """The feed's finished runs that started since ``since`` (not interrupted ones)."""
+        """The feed's finished runs that started since ``since`` (not interrupted ones),
+        each with the articles that were new *to this feed* while it was the latest run:
+        an article another feed stored first still counts, as the feed's own rate."""
         with self._database.reading() as session:
             rows = session.execute(
-                select(CrawlRun.started_at, CrawlRun.articles_found, CrawlRun.articles_new)
+                select(CrawlRun.started_at, CrawlRun.articles_found)
                 .where(
                     CrawlRun.feed == feed,
                     CrawlRun.started_at >= since,
                     CrawlRun.outcome.in_(("ok", "partial", "failed")),
                 )
                 .order_by(CrawlRun.started_at)
+            ).all()
+            firsts = list(
+                session.scalars(
+                    select(ArticleFeed.first_seen_at)
+                    .where(ArticleFeed.feed == feed, ArticleFeed.first_seen_at >= since)
+                    .order_by(ArticleFeed.first_seen_at)
+                )
             )
-            return [PastRun(at, found or 0, new or 0) for at, found, new in rows]
+        starts = [at for at, _ in rows]
+        runs: list[PastRun] = []
+        for index, (at, found) in enumerate(rows):
+            low = bisect_left(firsts, at)
+            high = bisect_left(firsts, starts[index + 1]) if index + 1 < len(rows) else len(firsts)
+            runs.append(PastRun(at, found or 0, high - low))
+        return runs
 
     def save_plan(
         self,
@@ -95,9 +111,10 @@ class PacingRecords:
         next_run_at: datetime | None,
         reason: str,
         interval: float | None = None,
-        hint: tuple[float, str] | None = None,
+        hint: tuple[float | None, str | None] | None = None,
     ) -> None:
-        """A feed's next run and why; an adaptive one's interval and the server's hint."""
+        """A feed's next run and why; an adaptive one's interval and the server's hint
+        (``(None, None)``: the server gave none this time)."""
         with self._database.writing() as session:
             state = session.get(FeedState, feed)
             if state is None:
