@@ -10,7 +10,8 @@ publishes a new story every ``--publish-every`` seconds, so runs keep parsing an
 articles as well as answering 304s. The child counts finished runs, records its resident
 memory (VmRSS) after run 10 and after run ``--runs``, then stops the service the way
 SIGTERM does. Printed: both figures and the growth (target: under 30 MB), plus the
-resident memory of the service's worker processes, if any.
+resident memory of the service's worker processes, if any, and the share of the requests
+answered that were re-checks of stored articles (conditional GETs for edits).
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def child_soak(settings_path: str, runs: int, progress_every: int, trace: bool) 
         state["done"] += 1
         done = state["done"]
         outcomes[outcome.outcome] = outcomes.get(outcome.outcome, 0) + 1
+        state["pages"] = state.get("pages", 0) + outcome.counts.pages_fetched
+        state["rechecks"] = state.get("rechecks", 0) + outcome.counts.rechecks
         if done in (FIRST_SAMPLE, runs):
             samples[done] = rss_mb()
             if trace:
@@ -135,6 +138,8 @@ def child_soak(settings_path: str, runs: int, progress_every: int, trace: bool) 
             "rss_last": samples.get(runs),
             "workers": {str(k): v for k, v in sorted(workers.items())},
             "outcomes": outcomes,
+            "pages": state.get("pages", 0),
+            "rechecks": state.get("rechecks", 0),
         }
     )
 
@@ -151,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         "--publish-every", type=float, default=2.0, help="seconds between new stories (0: none)"
     )
     parser.add_argument("--revisit-window", default="1s", help="crawl.revisit_window")
+    parser.add_argument("--revisit-min-interval", default="10m", help="crawl.revisit_min_interval")
+    parser.add_argument("--revisit-share", type=float, default=0.5, help="crawl.revisit_share")
     parser.add_argument("--progress-every", type=int, default=100, help="runs between lines")
     parser.add_argument(
         "--tracemalloc",
@@ -188,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             workdir / "news.db",
             feeds,
             revisit_window=args.revisit_window,
+            revisit_min_interval=args.revisit_min_interval,
+            revisit_share=args.revisit_share,
         )
         text = settings.read_text(encoding="utf-8").replace('every = "1h"', 'every = "1s"')
         settings.write_text(text, encoding="utf-8")
@@ -199,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"soak: {args.runs} scheduled runs of {feed_count} feeds (every 1s) in one service"
-            f' process; {news}; revisit_window = "{args.revisit_window}"; {machine()}',
+            f' process; {news}; revisit_window = "{args.revisit_window}", revisit_min_interval'
+            f' = "{args.revisit_min_interval}", revisit_share = {args.revisit_share:g};'
+            f" {machine()}",
             flush=True,
         )
         thread = threading.Thread(target=publisher, daemon=True)
@@ -270,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         f"soak runs: {result['runs']} in {result['seconds']:.0f}s ({outcomes}); site served "
         f"{counters.requests} requests, {counters.not_modified} of them 304, "
         f"{len(site.stories) - args.articles} stories published during the soak"
+    )
+    pages, rechecks = result["pages"], result["rechecks"]
+    share = rechecks / pages if pages else 0.0
+    print(
+        f"soak re-checks: {rechecks} of {pages} requests answered ({share:.1%}; at most"
+        f" {args.revisit_share:.0%} of a host's recent requests allowed)"
     )
     return 0
 

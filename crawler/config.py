@@ -34,10 +34,7 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -56,6 +53,7 @@ from pydantic import (
 from crawler.article import SiteRules
 from crawler.config_alerts import AlertConfig, ServiceConfig, check_alert_feeds
 from crawler.config_problems import describe_error, describe_toml_error, find_duplicates
+from crawler.config_schedule import Schedule
 from crawler.config_values import (
     CssSelector,
     DurationBetween,
@@ -67,7 +65,6 @@ from crawler.config_values import (
     Tags,
     TimeZone,
     bare_host,
-    check_cron,
     parse_duration,
 )
 from crawler.config_web import WebConfig
@@ -106,36 +103,12 @@ RevisitWindow = Annotated[timedelta, _duration_in("0s", "366d")]
 EntryAge = Annotated[timedelta, _duration_in("1h", "3660d")]
 RunTime = Annotated[timedelta, _duration_in("1s", "1d")]
 ProgressEvery = Annotated[timedelta, _duration_in("1s", "1h")]
+RevisitGap = Annotated[timedelta, _duration_in("0s", "30d")]
+PauseCap = Annotated[timedelta, _duration_in("1s", "7d")]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Schedule(_Model):
-    """When a feed runs: ``every = "15m"`` or ``cron = "*/20 6-23 * * *"``, plus jitter."""
-
-    every: Interval | None = None
-    cron: Annotated[str, AfterValidator(check_cron)] | None = None
-    jitter: Jitter = timedelta(0)
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Schedule:
-        if (self.every is None) == (self.cron is None):
-            raise ValueError("set exactly one of 'every' or 'cron'")
-        return self
-
-    def trigger(self, timezone: str) -> IntervalTrigger | CronTrigger:
-        """The APScheduler trigger for this schedule, in ``timezone`` (an IANA name)."""
-        jitter = int(self.jitter.total_seconds()) or None
-        tz = ZoneInfo(timezone)
-        if self.every is not None:
-            return IntervalTrigger(seconds=self.every.total_seconds(), timezone=tz, jitter=jitter)
-        minute, hour, day, month, day_of_week = str(self.cron).split()
-        return CronTrigger(
-            minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week,
-            timezone=tz, jitter=jitter,
-        )  # fmt: skip
 
 
 _DEFAULT_SCHEDULE = Schedule(every=timedelta(minutes=15), jitter=timedelta(seconds=30))
@@ -189,6 +162,12 @@ class CrawlConfig(_Model):
     max_page_bytes: Annotated[StrictInt, _number_in(1_000, 1_000_000_000)] = 10_000_000
     max_articles_per_run: Annotated[StrictInt, _number_in(1, 1_000_000)] = 500
     revisit_window: RevisitWindow = timedelta(hours=48)
+    # A young article is re-checked (conditionally) no sooner than this after its last
+    # fetch, and re-checks take at most this share of a host's recent requests.
+    revisit_min_interval: RevisitGap = timedelta(minutes=10)
+    revisit_share: Annotated[StrictFloat, _number_in(0, 1)] = 0.5
+    # A 429/503 Retry-After pauses the host for at most this long (crawler.crawl.pauses).
+    retry_after_cap: PauseCap = timedelta(hours=6)
     retries: Annotated[StrictInt, _number_in(0, 10)] = 2
     # A feed run still going after this is stopped (crawler.crawl.runner): recorded partial.
     max_run_time: RunTime = timedelta(minutes=30)

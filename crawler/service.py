@@ -31,6 +31,7 @@ from crawler.metrics import ServiceMetrics
 from crawler.store.database import shown_url
 from crawler.store.lock import ServiceLock
 from crawler.store.store import Store, utcnow
+from crawler.timetable import Timetable, feed_host
 
 log = logging.getLogger("crawler.service")
 
@@ -39,8 +40,6 @@ log = logging.getLogger("crawler.service")
 MISFIRE_GRACE_SECONDS = 300
 # Feeds due at start are spread over this many seconds, so a restart does not stampede.
 START_SPREAD_SECONDS = 5.0
-# A failing feed waits at most this many of its intervals between attempts.
-MAX_BACKOFF_FACTOR = 32
 SETTINGS_POLL_SECONDS = 2.0
 # How soon a lost PostgreSQL session lock (database restart) is noticed and taken again.
 LOCK_CHECK_SECONDS = 3.0
@@ -52,6 +51,8 @@ class Service:
         self.settings_path = settings_path
         self.store = Store.open(settings.database)
         self.runner = FeedRunner(settings, self.store)
+        # Next runs and why (adaptive intervals, Retry-After, back-off): crawler.timetable.
+        self.timetable = Timetable(self.store, self.runner.pauses)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping: asyncio.Future[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -115,6 +116,7 @@ class Service:
                     self.settings_path or "the settings",
                 )
             self.scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
+            self.timetable.scheduler = self.scheduler
             await self._install_jobs(enabled, first_start=True)
             self.scheduler.start()
             await self._record_next_runs(enabled)
@@ -171,17 +173,22 @@ class Service:
         last_finished = await asyncio.to_thread(self.store.last_finished) if first_start else {}
         now = utcnow()
         for index, feed in enumerate(feeds):
-            trigger = feed.schedule.trigger(feed.timezone)
+            interval = await asyncio.to_thread(self.timetable.interval_of, feed)
+            trigger = feed.schedule.trigger(feed.timezone, interval)
             options: dict[str, Any] = {}
-            first = self._first_run(feed, last_finished.get(feed.name), now, index, len(feeds))
+            last = last_finished.get(feed.name)
+            first = self._first_run(feed, interval, last, now, index, len(feeds))
             if first_start:
                 # A feed backing off after failures waits for its next attempt, even when a
                 # crash cut its last run short.
-                retry_at = await asyncio.to_thread(self._backoff_until, feed)
+                retry_at = await asyncio.to_thread(self.timetable.backoff_until, feed)
                 if retry_at is not None:
                     first = retry_at
                 if feed.name in self._interrupted:
                     self._log_interrupted(feed.name, retry_at)
+            paused = self.runner.pauses.paused_until(feed_host(feed))
+            if paused is not None and (first is None or first < paused):
+                first = paused  # its host said when to come back (Retry-After)
             if first is not None:
                 options["next_run_time"] = first
             scheduler.add_job(
@@ -216,8 +223,12 @@ class Service:
         next_runs: dict[str, datetime | None] = {}
         for feed in feeds:
             job = self.scheduler.get_job(feed.name)
-            next_runs[feed.name] = job.next_run_time if job is not None else None
-        await asyncio.to_thread(self._save_next_runs, next_runs)
+            next_runs[feed.name] = at = job.next_run_time if job is not None else None
+            reason = await asyncio.to_thread(self.timetable.start_reason, feed)
+            paused = self.runner.pauses.paused_until(feed_host(feed))
+            if paused is not None and at is not None and at >= paused:
+                reason = f"Retry-After: {feed_host(feed)} paused until {paused:%Y-%m-%d %H:%M:%S}"
+            await asyncio.to_thread(self.store.save_plan, feed.name, at, reason)
         for name, at in next_runs.items():
             shown = at.isoformat(timespec="seconds") if at is not None else "none"
             log.info("feed %s: next run at %s", name, shown)
@@ -229,6 +240,7 @@ class Service:
     def _first_run(
         self,
         feed: FeedConfig,
+        every: timedelta | None,
         last_finished: datetime | None,
         now: datetime,
         index: int,
@@ -240,7 +252,6 @@ class Service:
         spread = timedelta(seconds=START_SPREAD_SECONDS * index / max(total, 1))
         if feed.name in self._interrupted:
             return now + spread
-        every = feed.schedule.every
         if every is None:
             return None
         if last_finished is None:
@@ -258,7 +269,7 @@ class Service:
             return job.next_run_time if job is not None else None
 
         try:
-            retry_at = await asyncio.to_thread(self._backoff_until, feed)
+            retry_at = await asyncio.to_thread(self.timetable.backoff_until, feed)
             if retry_at is not None:
                 log.info(
                     "feed %s: backing off after repeated failures; next attempt after %s",
@@ -266,7 +277,10 @@ class Service:
                     retry_at.isoformat(timespec="seconds"),
                 )
                 return
+            if await self.timetable.wait_for_host(feed):
+                return
             outcome = await self.runner.run_feed(feed, next_run_at=next_run)
+            await self.timetable.after_run(feed, outcome)
             if self.metrics is not None:
                 self.metrics.record_run(outcome)
             self.alert_loop.poke()  # its articles are committed: match and send them
@@ -274,23 +288,6 @@ class Service:
             # Anything that escapes the runner (the database gone away) must not stop the
             # timetable: the feed runs again at its next time.
             log.exception("feed %s: run failed", feed_name)
-
-    def _backoff_until(self, feed: FeedConfig) -> datetime | None:
-        """While a feed keeps failing, wait 1, 2, 4 … (at most 32) of its intervals between
-        attempts; the timetable itself stays, and the first success resets the count."""
-        state = self.store.feed_state(feed.name)
-        if state is None or not state.consecutive_failures or state.last_finished_at is None:
-            return None
-        interval = feed.schedule.every or timedelta(minutes=15)
-        factor = min(2 ** (state.consecutive_failures - 1), MAX_BACKOFF_FACTOR)
-        # The timetable fires about one interval after the last run: half an interval of
-        # slack keeps a run from being skipped only because the last one took a while.
-        retry_at: datetime = state.last_finished_at + interval * factor - interval / 2
-        now = utcnow()
-        if retry_at <= now:
-            return None
-        self.store.set_next_run(feed.name, retry_at)
-        return retry_at
 
     async def _watch_settings_file(self) -> None:
         """Reload when settings.toml changes on disk (checked every few seconds)."""

@@ -972,6 +972,7 @@ class FixtureSite:
     def __init__(self, slow_delay: float = 3.0) -> None:
         self.state = 1
         self.slow_delay = slow_delay
+        self.article_delay = 0.0  # every article page takes this long (concurrency tests)
         self.crawl_delay: float | None = None  # adds a Crawl-delay line to robots.txt
         self.extra_robots = ""  # more robots.txt lines for the group of every user agent
         self.requests: list[RequestRecord] = []
@@ -1187,8 +1188,9 @@ class FixtureSite:
                 response = self._dispatch(handler.path)
             except Exception as error:  # a bug in the fixture: show it, do not hang up
                 response = _error_page(500, "Fixture error", _e(repr(error)))
-            if response.delay:
-                self._closing.wait(response.delay)
+            delay = max(response.delay, self.article_delay if response.kind == "article" else 0.0)
+            if delay:
+                self._closing.wait(delay)
             status, body = response.status, response.body
             extra: list[tuple[str, str]] = []
             if status == 200 and response.kind in ("listing", "article"):

@@ -125,7 +125,9 @@ def test_alerts_are_sent_once_per_match_and_metrics_match_the_runs(
             assert metrics[("newsmon_feed_articles_new_total", one)] == new
             assert metrics[("newsmon_feed_versions_new_total", one)] == versions
             assert metrics[("newsmon_feed_errors_total", one)] == errors
-            assert metrics[("newsmon_article_save_seconds_count", one)] >= new
+            # A feed whose articles another feed was downloading at that moment saved none
+            # itself (crawler.crawl.in_flight): it has no save timings at all.
+            assert metrics.get(("newsmon_article_save_seconds_count", one), 0) >= new
         new_total = sum(
             v for (name, _), v in metrics.items() if name == "newsmon_feed_articles_new_total"
         )

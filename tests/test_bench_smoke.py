@@ -79,7 +79,12 @@ def test_pipeline_benchmark_prints_its_figures() -> None:
 
 def test_soak_benchmark_prints_memory_at_first_and_last_run() -> None:
     out = run_bench("soak.py", "--runs", "20", "--sections", "2", "--articles", "8")
-    for line in ("soak RSS at run 10:", "soak RSS at run 20:", "soak RSS growth:"):
+    for line in (
+        "soak RSS at run 10:",
+        "soak RSS at run 20:",
+        "soak RSS growth:",
+        "soak re-checks:",
+    ):
         assert line in out, out
 
 

@@ -204,7 +204,9 @@ def test_cron_numeric_weekday_is_refused(tmp_path: Path) -> None:
 def test_schedule_needs_exactly_one_of_every_and_cron(tmp_path: Path) -> None:
     both = RSS + 'schedule = { every = "15m", cron = "*/15 * * * *" }\n'
     neither = RSS + 'schedule = { jitter = "10s" }\n'
-    expected = ["feeds[0] (name='a').schedule: set exactly one of 'every' or 'cron'"]
+    expected = [
+        "feeds[0] (name='a').schedule: set exactly one of 'every', 'cron' or 'adaptive = true'"
+    ]
     assert problems(tmp_path, both) == expected
     assert problems(tmp_path, neither) == expected
 

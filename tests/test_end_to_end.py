@@ -32,6 +32,9 @@ CRAWL_DEFAULTS: dict[str, object] = {
     "concurrent_requests_per_host": 8,
     "timeout": 10,
     "retries": 0,
+    # The second crawl follows the first within seconds: its re-checks of young articles
+    # must not wait the default 10 minutes.
+    "revisit_min_interval": "0s",
 }
 
 

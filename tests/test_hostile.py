@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
 from crawler.crawl.failures import describe_failure, is_transient, looks_binary
-from crawler.crawl.spider import MAX_CHILD_SITEMAPS
+from crawler.crawl.limits import MAX_CHILD_SITEMAPS
 from crawler.errors import DiscoveryError
 from crawler.extract.feeds import discover_feed
 from crawler.store.models import Article, ArticleUrl
@@ -185,12 +185,15 @@ def test_hostile_pages_are_reported_once_and_the_run_goes_on(
     assert "DOWNLOAD_MAXSIZE" not in result.stderr and "max size" not in result.stderr
     assert "Traceback" not in result.stderr
 
-    # Bounds: every page asked for once per feed; the redirect loop given up on.
+    # Bounds: every page asked for at most once per feed; the redirect loop given up on. The
+    # two feeds list the same pages at the same moment: a stored page is downloaded once for
+    # both (crawler.crawl.in_flight), a failing one at most once by each.
     for page in HOSTILE_PAGES:
         if page.path not in REDIRECT_LOOP:
-            assert site.paths_requested().count(page.path) == len(ARTICLE_FEEDS), page.path
+            count = site.paths_requested().count(page.path)
+            assert 1 <= count <= (1 if page.stored else len(ARTICLE_FEEDS)), (page.path, count)
     loop_requests = sum(site.paths_requested().count(p) for p in REDIRECT_LOOP)
-    assert len(ARTICLE_FEEDS) < loop_requests <= len(ARTICLE_FEEDS) * (REDIRECT_MAX_TIMES + 1)
+    assert 1 < loop_requests <= len(ARTICLE_FEEDS) * (REDIRECT_MAX_TIMES + 1)
 
 
 # -- broken feeds ----------------------------------------------------------------------------

@@ -5,8 +5,9 @@ Floors, bottom first (a module may import its own floor and the ones below):
   extract   pure parsing: no I/O, no SQLAlchemy
   store     the database
   crawl     the event-loop side: spiders, middlewares, parse workers, writer, runner
-  top       the service, the command line, the web app (``web``), and what the service
-            offers besides crawling: alerts (``crawler/alerts/``), metrics (``metrics.py``)
+  top       the service and its timetable, the command line, the web app (``web``), and
+            what the service offers besides crawling: alerts (``crawler/alerts/``), metrics
+            (``metrics.py``)
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "crawler"
-TOP = {"cli", "service", "metrics", "__main__"}  # and every module whose name starts with "cli_"
+# and every module whose name starts with "cli_"
+TOP = {"cli", "service", "timetable", "metrics", "__main__"}
 FLOORS = {"shared": 0, "extract": 1, "store": 2, "crawl": 3, "top": 4, "alerts": 4, "web": 4}
 MAX_LINES = 400
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, column, insert, select, table
 from sqlalchemy.orm import Session
 
 from crawler.minhash import signature_of
@@ -23,7 +23,6 @@ from crawler.store.models import (
     ArticleTag,
     ArticleUrl,
     ArticleVersion,
-    FeedState,
     LshBand,
 )
 from crawler.store.queries import article_detail
@@ -55,11 +54,17 @@ def old_merge(engine: Engine) -> None:
     signature = signature_of(EDITED)
     assert signature is not None
     with Session(engine) as session, session.begin():
-        session.add_all([
-            FeedState(name="herald-rss", kind="rss", url="https://herald.example/rss.xml"),
-            FeedState(name="courier-sitemap", kind="sitemap",
-                      url="https://courier.example/sitemap-news.xml"),
-            FeedState(name="aggregator", kind="rss", url="https://news.aggregator.example/rss"),
+        # The feeds table as this revision had it: the model has columns of later ones.
+        feeds = table(
+            "feeds", column("name"), column("kind"), column("url"), column("consecutive_failures")
+        )
+        session.execute(insert(feeds), [
+            {"name": "herald-rss", "kind": "rss", "url": "https://herald.example/rss.xml",
+             "consecutive_failures": 0},
+            {"name": "courier-sitemap", "kind": "sitemap",
+             "url": "https://courier.example/sitemap-news.xml", "consecutive_failures": 0},
+            {"name": "aggregator", "kind": "rss", "url": "https://news.aggregator.example/rss",
+             "consecutive_failures": 0},
         ])  # fmt: skip
         wire = Article(
             url=HERALD_URL, canonical_url=HERALD_URL, site="herald.example",

@@ -38,7 +38,9 @@ def test_three_feeds_of_one_host_share_its_budget(tmp_path: Path, news_network) 
 
 
 def test_concurrency_limit_allows_parallel_requests_up_to_it(tmp_path: Path, news_network) -> None:
-    news_network.herald.slow_delay = 0.5
+    # Every article page slow, not only one: three feeds listing the same slow page now
+    # download it once (crawler.crawl.in_flight), so distinct pages must overlap.
+    news_network.herald.article_delay = 0.3
     settings = write_settings(tmp_path, news_network, concurrent_requests_per_host=2)
     crawl(settings, *HERALD_FEEDS)
     assert news_network.herald.max_in_flight() == 2

@@ -67,7 +67,14 @@ TABLES = (
     "crawl_runs",
 )
 DROPPED = {"feeds": {"etag", "last_modified", "body_hash"}}
-ADDED = {"articles": {"lead_image_caption", "lead_image_credit"}}
+ADDED = {
+    "articles": {"lead_image_caption", "lead_image_credit"},
+    # 0008: adaptive polling's state of each feed, and what a run was held back by
+    "feeds": {"poll_interval", "poll_hint", "poll_hint_reason", "next_run_reason", "last_new_at"},
+    "crawl_runs": {"retry_after"},
+}
+# Columns added with a server default: every old row gets it.
+DEFAULTED = {"crawl_runs": {"rechecks": 0}}
 # 0004 keys conditional-GET state by feed; an old row cannot say whose it was, so it goes
 # (each feed fetches its pages once unconditionally).
 EMPTIED = {"page_states"}
@@ -138,6 +145,8 @@ def assert_every_row_kept(before: dict[str, list[dict[str, Any]]], engine: Engin
                 assert column not in new
             for column in ADDED.get(table, set()):
                 assert new.pop(column) is None
+            for column, default in DEFAULTED.get(table, {}).items():
+                assert new.pop(column) == default
             new.pop("search_vector", None)  # PostgreSQL's generated column
             assert new == old, table
 

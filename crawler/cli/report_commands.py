@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.cli.command import Command, reading
 from crawler.cli.options import SINCE_HELP, parse_when, row_limit
 from crawler.cli.render import print_json, print_table, short_time
-from crawler.config import Settings
+from crawler.config import FeedConfig, Settings
 
 if TYPE_CHECKING:
     from crawler.store.alert_deliveries import FailingTarget
@@ -32,28 +33,31 @@ def add_status_options(parser: argparse.ArgumentParser) -> None:
 
 def status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     from crawler.store.alert_deliveries import failing_targets
-    from crawler.store.feed_status import feed_runs, feed_status
+    from crawler.store.feed_status import feed_runs, feed_status, host_pauses
     from crawler.store.store import utcnow
 
     feeds = [settings.feed(args.feed)] if args.feed else settings.feeds
+    now = utcnow()
     with reading(settings) as session:
         rows = feed_status(session, [(f.name, f.kind, f.enabled) for f in feeds])
         runs = feed_runs(session, args.feed, args.runs or None) if args.feed else []
         alerts = [a.name for a in settings.alerts]
-        failing = failing_targets(session, alerts, utcnow()) if alerts else []
+        failing = failing_targets(session, alerts, now) if alerts else []
+        pauses = host_pauses(session, now)
+    idle = {r.name: feed_is_idle(r, settings.feed(r.name), now) for r in rows}
     if args.feed:
-        show_feed(rows[0], runs, args.format)
+        show_feed(rows[0], runs, args.format, idle[rows[0].name])
         return 0
     if args.format == "json":
-        print_json([r.as_dict() for r in rows])
+        print_json([{**r.as_dict(), "idle": idle[r.name]} for r in rows])
         return 0
     headers = ["feed", "kind", "last run", "outcome", "last success", "found", "new", "24h",
-               "fails", "next run", "last error"]  # fmt: skip
+               "fails", "next run", "why", "last error"]  # fmt: skip
     print_table(
         headers,
         (
             [
-                r.name + ("" if r.enabled else " (off)"),
+                r.name + ("" if r.enabled else " (off)") + (" (idle)" if idle[r.name] else ""),
                 r.kind,
                 short_time(r.last_run_at, "never"),
                 r.last_outcome or "-",
@@ -63,14 +67,17 @@ def status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
                 r.articles_24h,
                 r.consecutive_failures,
                 short_time(r.next_run_at, "-") if r.enabled else "disabled",
+                r.next_run_reason or "",
                 # Only an error no success has followed; `status FEED` has them all in full.
                 f"{short_time(r.last_error_at)} {r.last_error}" if r.has_current_error else "",
             ]
             for r in rows
         ),
-        [24, 8, 16, 11, 16, 5, 5, 5, 5, 16, 70],
+        [24, 8, 16, 11, 16, 5, 5, 5, 5, 16, 44, 70],
         empty="(no feeds configured)",
     )
+    for host, until, code in pauses:  # a line per host that asked us to wait (Retry-After)
+        print(f"host {host}: paused until {short_time(until)} (answered {code} with Retry-After)")
     for target in failing:  # a line per alert target that fails (`alerts list`: all of them)
         print(failing_line(target))
     return 0
@@ -85,10 +92,24 @@ def failing_line(t: FailingTarget) -> str:
     )
 
 
-def show_feed(row: FeedStatus, runs: list[dict[str, Any]], fmt: str) -> None:
+def feed_is_idle(row: FeedStatus, feed: FeedConfig, now: datetime) -> bool:
+    """Nothing new for far longer than its usual interval (crawler.polling.is_idle)."""
+    from crawler.polling import is_idle
+
+    usual = timedelta(seconds=row.poll_interval) if row.poll_interval else None
+    if not feed.schedule.adaptive:
+        usual = feed.schedule.every
+    if not row.enabled or row.last_success_at is None:
+        return False  # never read yet: failing or paused, not idle
+    if (row.next_run_reason or "").startswith("Retry-After"):
+        return False  # its host asked us to wait
+    return is_idle(row.last_new_at, row.first_run_at, usual, now)
+
+
+def show_feed(row: FeedStatus, runs: list[dict[str, Any]], fmt: str, idle: bool = False) -> None:
     """``status FEED``: the feed's state, then its last runs, newest first."""
     if fmt == "json":
-        print_json({**row.as_dict(), "runs": runs})
+        print_json({**row.as_dict(), "idle": idle, "runs": runs})
         return
     fields = {
         "feed": f"{row.name} ({row.kind}, {'enabled' if row.enabled else 'disabled'})",
@@ -97,6 +118,8 @@ def show_feed(row: FeedStatus, runs: list[dict[str, Any]], fmt: str) -> None:
         "last success": short_time(row.last_success_at, "never"),
         "failures in a row": row.consecutive_failures,
         "next run": short_time(row.next_run_at, "-") if row.enabled else "disabled",
+        "why": row.next_run_reason or "-",
+        "idle": "yes: nothing new for over 10 of its usual intervals" if idle else "no",
         "last error": (
             f"{short_time(row.last_error_at)} {row.last_error}" if row.last_error else "none"
         ),

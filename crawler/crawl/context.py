@@ -26,6 +26,8 @@ from scrapy.settings import Settings
 
 from crawler.crawl.budget import ResponseBudget
 from crawler.crawl.feedrun import FeedRun
+from crawler.crawl.in_flight import InFlight
+from crawler.crawl.pauses import HostPauses
 from crawler.crawl.politeness import HostGuard
 from crawler.crawl.robots import RobotsCache
 from crawler.crawl.stopping import RunStop
@@ -42,6 +44,8 @@ class CrawlContext:
     robots: RobotsCache | None = None  # the runner's; None: Scrapy's per-crawl robots.txt
     budget: ResponseBudget | None = None  # the runner's; None: response memory not capped
     stop: RunStop = field(default_factory=RunStop)  # this crawl's own
+    pauses: HostPauses | None = None  # the runner's: hosts that sent Retry-After
+    in_flight: InFlight = field(default_factory=InFlight)  # the runner's, for every crawl
 
 
 class FeedCrawler(Crawler):

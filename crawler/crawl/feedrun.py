@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from crawler.config import FeedConfig, Settings
 from crawler.extract.discovery import Candidate
+from crawler.store.pacing import ArticleCheck
 from crawler.store.store import PageValidators, RunCounts, Store, utcnow
 
 log = logging.getLogger("crawler.feed")
@@ -48,6 +50,17 @@ class FeedRun:
     child_sitemaps: int = 0
     child_sitemaps_over_limit: int = 0
     skipped_by_limits: int = 0
+    # Adaptive polling: the server's strongest hint about the feed (<ttl>, Cache-Control...),
+    # until when a Retry-After paused its host, the validators of the article pages it
+    # fetched or re-checked, and the articles another crawl was downloading (their URL key,
+    # the future that tells when it is done, and the URL).
+    poll_hint: tuple[timedelta, str] | None = None
+    hints_read: bool = False  # the feed's page was read whole: no hint means none
+    paused_until: datetime | None = None
+    article_checks: dict[str, ArticleCheck] = field(default_factory=dict)
+    waits: list[tuple[str, asyncio.Future[tuple[str | None, bool]], str]] = field(
+        default_factory=list
+    )
     # (feed, "queue" | "parse" | "save", seconds) of each article page, for the service's
     # metrics (crawler.metrics); None when nobody listens.
     timing: Callable[[str, str, float], None] | None = None
@@ -57,6 +70,12 @@ class FeedRun:
         """A 304 next run would skip this run's articles: allow it only when none of them
         failed in a way that a retry could fix (a 404 will not get better; a 500 may)."""
         return self.failure is None and self.transient_failures == 0
+
+    def host_paused(self, until: datetime) -> None:
+        """A request was not sent because its host is paused: fetch it next time."""
+        self.transient_failures += 1
+        if self.paused_until is None or until > self.paused_until:
+            self.paused_until = until
 
     def timed(self, kind: str, seconds: float) -> None:
         if self.timing is not None:

@@ -39,9 +39,12 @@ from twisted.internet.error import DNSLookupError
 
 from crawler.crawl.budget import BodyBytes, ResponseBudget
 from crawler.crawl.context import FeedCrawler, context_of
+from crawler.crawl.pauses import HostPaused, HostPauses
 from crawler.crawl.politeness import HostGuard
 from crawler.crawl.robots import RobotsCache
 from crawler.crawl.stopping import RunStop
+from crawler.extract.poll_hints import retry_after
+from crawler.store.store import utcnow
 
 log = logging.getLogger("crawler.crawl.politeness")
 robots_log = logging.getLogger("crawler.crawl.robots")
@@ -53,10 +56,15 @@ budget_log = logging.getLogger("crawler.crawl.budget")
 
 _SLOT_KEY = "newsmon_host_slot"
 _BACKED_OFF_KEY = "newsmon_backed_off"  # the retry attempt whose back-off was waited out
+RECHECK_KEY = "newsmon_recheck"  # a conditional re-check of a stored article
 _BYTES_KEY = "newsmon_body_bytes"  # the article request's account in the ResponseBudget
 # Retries wait base * 2**(attempt-1) seconds (with jitter), capped.
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_CAP = 60.0
+
+
+class RecheckDeferred(IgnoreRequest):
+    """A re-check not sent: re-checks have their share of the host's requests already."""
 
 
 class HostGuardMiddleware:
@@ -67,31 +75,68 @@ class HostGuardMiddleware:
     never other 4xx) first waits exponentially longer with each attempt.
     """
 
-    def __init__(self, guard: HostGuard, user_agent: str, stop: RunStop | None = None) -> None:
+    def __init__(
+        self,
+        guard: HostGuard,
+        user_agent: str,
+        stop: RunStop | None = None,
+        pauses: HostPauses | None = None,
+        revisit_share: float = 1.0,
+    ) -> None:
         self.guard = guard
         self.user_agent = user_agent  # whose Crawl-delay to obey
         self.stop = stop or RunStop()  # a stopped crawl waits for neither back-off nor slot
+        self.pauses = pauses
+        self.revisit_share = revisit_share
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         context = context_of(crawler)
         user_agent = crawler.settings.get("USER_AGENT") or "*"
-        middleware = cls(context.host_guard, user_agent, context.stop)
+        share = context.run.settings.crawl.revisit_share
+        middleware = cls(context.host_guard, user_agent, context.stop, context.pauses, share)
         crawler.signals.connect(middleware.robots_parsed, signal=signals.robots_parsed)
         return middleware
 
     async def process_request(self, request: Request) -> None:
+        host = host_of(request)
+        self._check_pause(host)
         attempt = int(request.meta.get("retry_times", 0))  # set by Scrapy's retries
         if attempt > request.meta.get(_BACKED_OFF_KEY, 0):
             # Once per attempt: a redirect of the retried request carries its meta along.
             request.meta[_BACKED_OFF_KEY] = attempt
             await self.stop.race(request, asyncio.sleep(retry_backoff(attempt)))
-        request.meta[_SLOT_KEY] = await self.stop.race(
-            request, self.guard.acquire(host_of(request))
-        )
+        recheck = bool(request.meta.get(RECHECK_KEY))
+        token = await self.stop.race(request, self.guard.acquire(host))
+        try:
+            self._check_pause(host)  # it may have begun while this request waited
+            # Checked and counted with no await between: concurrent re-checks see each other.
+            if recheck and not self.guard.may_recheck(host, self.revisit_share):
+                raise RecheckDeferred(f"{host}: re-checks at their share of requests")
+        except IgnoreRequest:
+            self.guard.release(token)
+            raise
+        self.guard.count(host, recheck)
+        request.meta[_SLOT_KEY] = token
+
+    def _check_pause(self, host: str) -> None:
+        if self.pauses is not None:
+            until = self.pauses.paused_until(host)
+            if until is not None:
+                raise HostPaused(host, until)
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._release(request)
+        if response.status in (429, 503) and self.pauses is not None:
+            now = utcnow()
+            value = response.headers.get(b"Retry-After")
+            until = retry_after(value.decode("latin-1") if value else None, now)
+            if until is not None and until > now:
+                host = host_of(request)
+                self.pauses.pause(host, until, response.status, now)
+                paused = self.pauses.paused_until(host, now)
+                if paused is not None:
+                    raise HostPaused(host, paused)  # not retried: the host said when
         return response
 
     def process_exception(self, request: Request, exception: BaseException) -> None:

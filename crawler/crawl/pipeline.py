@@ -22,13 +22,14 @@ from twisted.python.failure import Failure
 from crawler.article import ParseHints, entry_fields
 from crawler.crawl.context import context_of
 from crawler.crawl.feedrun import ArticlePage, FeedRun
+from crawler.crawl.in_flight import NOT_ARTICLE, STORED, InFlight
 from crawler.crawl.outage import unavailable_reason
 from crawler.crawl.parsing import Parsed
 from crawler.crawl.workers import ArticleWorkers
 from crawler.errors import NewsmonError, StoreError, WorkerCrashed, first_line
 from crawler.store.saves import SaveRequest
 from crawler.store.store import utcnow
-from crawler.urls import site_of
+from crawler.urls import site_of, url_key
 
 log = logging.getLogger("crawler.pipeline")
 
@@ -62,15 +63,22 @@ def save_request(run: FeedRun, page: ArticlePage, parsed: Parsed) -> SaveRequest
 class StorePipeline:
     """Stores the articles of one feed run through the runner's workers."""
 
-    def __init__(self, run: FeedRun, workers: ArticleWorkers, stats: StatsCollector) -> None:
+    def __init__(
+        self,
+        run: FeedRun,
+        workers: ArticleWorkers,
+        stats: StatsCollector,
+        in_flight: InFlight | None = None,
+    ) -> None:
         self.run = run
         self.workers = workers
         self.stats = stats
+        self.in_flight = in_flight or InFlight()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         context = context_of(crawler)
-        pipeline = cls(context.run, context.workers, crawler.stats)
+        pipeline = cls(context.run, context.workers, crawler.stats, context.in_flight)
         crawler.signals.connect(pipeline.item_failed, signal=signals.item_error)
         return pipeline
 
@@ -89,12 +97,21 @@ class StorePipeline:
         if not isinstance(item, ArticlePage):
             return item
         self.run.timed("queue", (utcnow() - item.fetched_at).total_seconds())
+        ending: tuple[str | None, bool] = (None, True)  # unless stored or not an article
         try:
-            return await self._store(item)
+            result = await self._store(item)
+            ending = (NOT_ARTICLE, False) if result is None else STORED
+            return item
+        except DropItem as exc:
+            ending = (f"not stored: {_reason(exc.__cause__ or exc)}", True)
+            raise
         finally:
             self.run.articles_done += 1
+            # Stored (or not): a crawl waiting for this URL may look it up now.
+            self.in_flight.release(url_key(item.candidate.url), self.run, ending)
 
     async def _store(self, item: ArticlePage) -> Any:
+        """The save's result, or None for a page that is no article."""
         run = self.run
         try:
             started = time.monotonic()
@@ -114,10 +131,10 @@ class StorePipeline:
             run.not_articles += 1
             self.stats.inc_value("newsmon/not_article")
             log.info("feed %s: %s: not an article, skipped", run.feed.name, item.url)
-            return item
+            return None
         run.counts.count_save(result.outcome)
         self.stats.inc_value(f"newsmon/article_{result.outcome}")
-        return item
+        return result
 
 
 def _reason(exc: BaseException) -> str:

@@ -6,12 +6,18 @@ it. :class:`HostGuard` lives in the runner and is shared by every crawl; a downl
 middleware (:class:`~crawler.crawl.middlewares.HostGuardMiddleware`) asks it for a slot
 before each request and gives the slot back when the response (or the failure) arrives.
 A host's robots.txt ``Crawl-delay`` widens its spacing.
+
+Re-checks of stored articles for edits may take only a share of a host's requests
+(``[crawl] revisit_share``), counted over its last RECENT_REQUESTS requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass, field
+
+RECENT_REQUESTS = 50
 
 
 @dataclass
@@ -20,6 +26,8 @@ class _Host:
     spacing: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_start: float = float("-inf")
     crawl_delay: float = 0.0
+    # True for each re-check among the host's recent requests, False for other requests.
+    recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_REQUESTS))
 
 
 class HostGuard:
@@ -38,6 +46,15 @@ class HostGuard:
 
     def set_crawl_delay(self, host: str, seconds: float) -> None:
         self._host(host).crawl_delay = max(0.0, seconds)
+
+    def may_recheck(self, host: str, share: float) -> bool:
+        """Whether one more re-check keeps re-checks within ``share`` of the host's recent
+        requests (the re-check itself counted)."""
+        recent = self._host(host).recent
+        return (sum(recent) + 1) / (len(recent) + 1) <= share
+
+    def count(self, host: str, recheck: bool) -> None:
+        self._host(host).recent.append(recheck)
 
     def reconfigure(self, concurrency: int, delay: float) -> None:
         """New limits for requests from now on; requests in flight release their old slot."""

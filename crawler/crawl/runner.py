@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,55 +19,35 @@ from typing import Any
 from crawler.config import FeedConfig, Settings
 from crawler.config_values import format_duration
 from crawler.crawl.budget import ResponseBudget
+from crawler.crawl.in_flight import InFlight, settle_waits
+from crawler.crawl.pauses import HostPauses
 from crawler.crawl.politeness import HostGuard
 from crawler.crawl.progress import Progress, report_progress
+from crawler.crawl.reactor import (
+    ASYNCIO_REACTOR,
+    get_reactor,
+    install_asyncio_reactor,
+    run_in_reactor,
+)
 from crawler.crawl.robots import RobotsCache
 from crawler.crawl.stopping import RunStop
 from crawler.errors import DatabaseUnavailable
-from crawler.store.store import RunCounts, Store
+from crawler.store.store import RunCounts, Store, utcnow
+
+__all__ = [
+    "ASYNCIO_REACTOR", "FeedOutcome", "FeedRunner", "get_reactor", "install_asyncio_reactor",
+    "run_in_reactor", "scrapy_settings",
+]  # fmt: skip
 
 log = logging.getLogger("crawler.crawl.runner")
 # One line per finished run; `newsmon crawl` prints the same line on a terminal and mutes this.
 runs_log = logging.getLogger("crawler.crawl.runs")
 
-ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # How long stop() waits for crawls to wind down once their downloads are cancelled (storing
 # what was parsed already, closing spiders) before it leaves them: the service must end well
 # within the 30 s a supervisor gives it (deploy/newsmon.service).
 STOP_GRACE_SECONDS = 15.0
 INTERRUPTED_REASON = "interrupted: the service is stopping"
-
-
-def install_asyncio_reactor() -> asyncio.AbstractEventLoop:
-    """Install the asyncio reactor (once) and return its event loop."""
-    from scrapy.utils.reactor import (
-        install_reactor,
-        is_asyncio_reactor_installed,
-        is_reactor_installed,
-    )
-
-    if is_reactor_installed():
-        if not is_asyncio_reactor_installed():
-            raise RuntimeError("a Twisted reactor other than the asyncio one is already installed")
-        return get_reactor()._asyncioEventloop  # type: ignore[no-any-return]
-    install_reactor(ASYNCIO_REACTOR)
-    reactor = get_reactor()
-    loop: asyncio.AbstractEventLoop = reactor._asyncioEventloop
-    # AsyncCrawlerRunner neither sizes the reactor thread pool nor installs Scrapy's
-    # caching resolver (the CrawlerProcess does both): do it here, once.
-    reactor.suggestThreadPoolSize(10)
-    from scrapy.resolver import CachingThreadedResolver
-
-    CachingThreadedResolver(reactor, cache_size=10_000, timeout=60.0).install_on_reactor()
-    return loop
-
-
-def get_reactor() -> Any:
-    """The installed Twisted reactor (typed loosely: its interfaces are split over many
-    zope interfaces that mypy cannot combine)."""
-    from twisted.internet import reactor
-
-    return reactor
 
 
 def scrapy_settings(settings: Settings) -> dict[str, Any]:
@@ -139,6 +119,10 @@ class FeedOutcome:
     error: str | None
     not_articles: int
     robots_skipped: int
+    # For the timetable: the server's hint about the feed, and until when its host paused.
+    poll_hint: tuple[timedelta, str] | None = None
+    hints_read: bool = False  # its feed page was read whole: no poll_hint means none
+    paused_until: datetime | None = None
 
     def summary(self) -> str:
         c = self.counts
@@ -169,12 +153,31 @@ class FeedRunner:
         self.robots = RobotsCache(store, settings.crawl.robots_txt_max_age)
         # Bytes of article responses held at once, for every crawl (crawler.crawl.budget).
         self.budget = ResponseBudget(settings.crawl.max_page_bytes)
+        # Hosts that sent Retry-After (saved, so a restart keeps them), and the article URLs
+        # being downloaded right now: both shared by every crawl.
+        self.pauses = HostPauses(settings.crawl.retry_after_cap)
+        self.pauses.load(store.host_pauses(utcnow()))
+        self.pauses.on_pause = self._save_pause
+        self._saving: set[asyncio.Task[None]] = set()
+        self.in_flight = InFlight()
         self._running: set[RunStop] = set()
         self.stopping = False
         # Set by `newsmon crawl` on a terminal: a live progress line instead of log lines.
         self.show_progress: Callable[[Progress], None] | None = None
         # Set by the service with metrics on: each article page's timings (FeedRun.timed).
         self.page_timing: Callable[[str, str, float], None] | None = None
+
+    def _save_pause(self, host: str, until: datetime, status: int) -> None:
+        task = asyncio.ensure_future(
+            asyncio.to_thread(self.store.save_host_pause, host, until, status, utcnow())
+        )
+        self._saving.add(task)
+        task.add_done_callback(self._pause_saved)
+
+    def _pause_saved(self, task: asyncio.Task[None]) -> None:
+        self._saving.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("host pause not saved: %s", task.exception())
 
     def update_settings(self, settings: Settings) -> None:
         """New crawls use the new settings; running ones finish with theirs."""
@@ -187,6 +190,7 @@ class FeedRunner:
         )
         self.robots.max_age = settings.crawl.robots_txt_max_age
         self.budget.reconfigure(settings.crawl.max_page_bytes)
+        self.pauses.cap = settings.crawl.retry_after_cap
 
     async def run_feed(
         self,
@@ -203,7 +207,14 @@ class FeedRunner:
         # crawler (see crawler.crawl.context).
         stop = RunStop()
         context = CrawlContext(
-            run, self.article_workers, self.host_guard, self.robots, self.budget, stop
+            run,
+            self.article_workers,
+            self.host_guard,
+            self.robots,
+            self.budget,
+            stop,
+            self.pauses,
+            self.in_flight,
         )
         started = time.monotonic()
 
@@ -222,21 +233,30 @@ class FeedRunner:
         progress = asyncio.ensure_future(report_progress(run, started, every, self.show_progress))
         try:
             await self._crawl_within(crawler, stop, self.settings.crawl.max_run_time)
+            left = self.settings.crawl.max_run_time.total_seconds() - (time.monotonic() - started)
+            await settle_waits(run, left)
         except Exception as exc:  # a crawl that blows up must not take the service with it
             log.exception("feed %s: crawl crashed", feed.name)
             crash = f"crawl crashed: {type(exc).__name__}: {exc}"
         finally:
             progress.cancel()
             self._running.discard(stop)
+            self.in_flight.release_all(run)
         if self.stopping:
             outcome = "interrupted"
         elif crash or run.failure:
             outcome = "failed"
+        elif run.paused_until is not None and not run.counts.pages_fetched:
+            outcome = "paused"  # its host said when to come back: neither failure nor success
         elif run.counts.errors or stop.is_set:
             outcome = "partial"
         else:
             outcome = "ok"
         error = crash or run.failure or stop.reason or run.error
+        try:
+            await asyncio.to_thread(self.store.save_article_checks, run.article_checks)
+        except Exception as exc:  # only a cache of validators: the next re-check fetches whole
+            log.warning("feed %s: article validators not saved: %s", feed.name, exc)
         try:
             # Not after a stopped run either: a 304 next time would hide what it did not fetch.
             if run.may_save_validators and not self.stopping and not stop.is_set:
@@ -257,6 +277,7 @@ class FeedRunner:
                 outcome,
                 error,
                 next_run_at() if next_run_at else None,
+                run.paused_until,
                 stopping=stopping,
             )
         except DatabaseUnavailable as exc:
@@ -271,6 +292,9 @@ class FeedRunner:
             error=error,
             not_articles=run.not_articles,
             robots_skipped=run.robots_skipped,
+            poll_hint=run.poll_hint,
+            hints_read=run.hints_read,
+            paused_until=run.paused_until,
         )
         runs_log.log(
             logging.WARNING if outcome == "failed" else logging.INFO, "run %s", result.summary()
@@ -357,24 +381,3 @@ async def _stop_engine(crawler: Any, crawl: asyncio.Future[Any]) -> None:
             await engine.stop_async()
         else:
             await asyncio.wait({crawl}, timeout=0.2)
-
-
-def run_in_reactor(main: Callable[[], Awaitable[Any]]) -> Any:
-    """Run ``main()`` on the asyncio reactor and return its result (once per process)."""
-    loop = install_asyncio_reactor()
-    reactor = get_reactor()
-    outcome: dict[str, Any] = {}
-
-    async def wrapper() -> None:
-        try:
-            outcome["value"] = await main()
-        except BaseException as exc:
-            outcome["error"] = exc
-        finally:
-            reactor.stop()
-
-    reactor.callWhenRunning(lambda: loop.create_task(wrapper()))
-    reactor.run(installSignalHandlers=False)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import timedelta
 from functools import partial
 from typing import Any, Self
 
@@ -34,24 +33,24 @@ from crawler.crawl.context import context_of
 from crawler.crawl.destinations import DestinationRefused
 from crawler.crawl.failures import ROBOTS_REASON, describe_failure, is_transient, not_html_reason
 from crawler.crawl.feedrun import ArticlePage, FeedRun
-from crawler.crawl.middlewares import release_response_bytes
+from crawler.crawl.in_flight import InFlight
+from crawler.crawl.limits import child_sitemaps, within_limits
+from crawler.crawl.middlewares import RECHECK_KEY, RecheckDeferred, release_response_bytes
 from crawler.crawl.outage import call_waiting_out_outages
+from crawler.crawl.pauses import HostPaused
+from crawler.crawl.revisits import conditional_headers, plan_articles, record_check
 from crawler.crawl.stopping import RunStopped
 from crawler.dedup import body_hash
 from crawler.errors import DiscoveryError, StoreError, WrongKindError, first_line
-from crawler.extract.discovery import Candidate, Discovery, ensure_kind, newest_first
+from crawler.extract.discovery import Candidate, Discovery, ensure_kind
 from crawler.extract.feeds import discover_feed
 from crawler.extract.listings import discover_listing
+from crawler.extract.poll_hints import feed_hints, header_hints, strongest
 from crawler.extract.sitemaps import discover_sitemap
 from crawler.store.store import PageValidators, utcnow
 from crawler.urls import url_key
 
 log = logging.getLogger("crawler.feed")
-
-# A known article is re-fetched when the time since its last fetch exceeds this fraction
-# of its age: often while young (edits are most likely then), rarely when old.
-REVISIT_FRACTION = 0.25
-MAX_CHILD_SITEMAPS = 20
 
 
 class FeedSpider(scrapy.Spider):
@@ -64,6 +63,7 @@ class FeedSpider(scrapy.Spider):
         self.run = run
         self.feed = run.feed
         self._stopping = stopping  # the runner stops: no database outage is waited out
+        self.in_flight = InFlight()  # the runner's, set by from_crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -74,6 +74,7 @@ class FeedSpider(scrapy.Spider):
             crawler, context.run, lambda: workers.stopping, *args, **kwargs
         )
         crawler.signals.connect(spider.callback_failed, signal=signals.spider_error)
+        spider.in_flight = context.in_flight
         return spider
 
     def callback_failed(self, failure: Failure, response: Response | Failure) -> None:
@@ -128,6 +129,9 @@ class FeedSpider(scrapy.Spider):
     async def parse_feed_page(self, response: Response) -> AsyncIterator[Request]:
         counts = self.run.counts
         counts.pages_fetched += 1
+        first_page = response.meta.get("page", 1) == 1 and not response.meta.get("child_sitemap")
+        if first_page:
+            self._note_hints(response)
         if response.status == 304:
             counts.not_modified += 1
             return
@@ -159,6 +163,19 @@ class FeedSpider(scrapy.Spider):
             )
         async for request in self._article_requests(discovery):
             yield request
+
+    def _note_hints(self, response: Response) -> None:
+        """What the server says about coming back: its headers, and the feed's own tags."""
+        hints = header_hints(
+            _header(response, b"Cache-Control"),
+            _header(response, b"Expires"),
+            _header(response, b"Date"),
+            utcnow(),
+        )
+        if response.status != 304 and response.body:
+            hints += feed_hints(response.body)
+            self.run.hints_read = True
+        self.run.poll_hint = strongest(hints)
 
     def _discover(self, response: Response) -> Discovery:
         feed = self.feed
@@ -196,48 +213,17 @@ class FeedSpider(scrapy.Spider):
         if isinstance(self.feed, ListingFeed):
             return list(discovery.next_pages[:1]) if page < self.feed.max_pages else []
         if isinstance(self.feed, SitemapFeed):
-            return list(self._child_sitemaps(discovery.next_pages, url))
+            return list(child_sitemaps(self.run, discovery.next_pages, url))
         return []
-
-    def _child_sitemaps(self, urls: tuple[str, ...], index: str) -> Iterator[str]:
-        """Each sitemap once per run (indexes may list themselves or each other), and at
-        most MAX_CHILD_SITEMAPS of them in all, however deep the indexes nest."""
-        run = self.run
-        over_limit = 0
-        for url in urls:
-            if url in run.sitemaps_seen:
-                run.skipped_by_limits += 1
-                log.warning(
-                    "feed %s: %s: sitemap already read in this run (listed again by %s), skipped",
-                    self.feed.name,
-                    url,
-                    index,
-                )
-                continue
-            if run.child_sitemaps >= MAX_CHILD_SITEMAPS:
-                over_limit += 1
-                continue
-            run.sitemaps_seen.add(url)
-            run.child_sitemaps += 1
-            yield url
-        if over_limit:
-            run.skipped_by_limits += over_limit
-            run.child_sitemaps_over_limit += over_limit
-            if run.child_sitemaps_over_limit > over_limit:
-                return  # said once per run: nested indexes would repeat it for every child
-            log.warning(
-                "feed %s: %s: %d child sitemaps skipped (at most %d per run)",
-                self.feed.name,
-                index,
-                over_limit,
-                MAX_CHILD_SITEMAPS,
-            )
 
     def feed_page_failed(self, failure: Failure) -> None:
         if isinstance(failure.value, DestinationRefused):
             return  # recorded once per destination, never a failure of the feed
         if isinstance(failure.value, RunStopped):
             return  # the run records why it stopped, once
+        if isinstance(failure.value, HostPaused):
+            self.run.host_paused(failure.value.until)  # not a failure: the host said when
+            return
         request = failure.request  # type: ignore[attr-defined]
         reason = describe_failure(failure, self.run.settings.crawl.max_page_bytes)
         if request.meta.get("page", 1) == 1 and not request.meta.get("child_sitemap"):
@@ -248,7 +234,8 @@ class FeedSpider(scrapy.Spider):
 
     async def _article_requests(self, discovery: Discovery) -> AsyncIterator[Request]:
         candidates, total = discovery.candidates, discovery.total_entries
-        allowed = self._within_limits(
+        allowed = within_limits(
+            self.run,
             [c for c in candidates if self.feed.url_allowed(c.url)],
             entries=max(total or 0, len(candidates)),
             trimmed=total is not None and total > len(candidates),
@@ -263,84 +250,79 @@ class FeedSpider(scrapy.Spider):
             # Fetch them all: saving an article stored already merges into its row.
             log.warning("feed %s: every article fetched: %s", self.feed.name, first_line(exc))
             known = {}
+        try:
+            checks = await call_waiting_out_outages(
+                "reading article validators", store.article_checks, keys, stopping=self._stopping
+            )
+        except (SQLAlchemyError, StoreError):
+            checks = {}
         now = utcnow()
-        revisit_window: timedelta = self.run.settings.crawl.revisit_window
-        to_fetch: list[Candidate] = []
-        links: list[tuple[int, str]] = []
-        for candidate in allowed:
-            self.run.counts.articles_found += 1
-            stored = known.get(url_key(candidate.url))
-            if stored is not None:
-                age = now - stored.first_seen_at
-                since_fetch = now - stored.last_fetched_at
-                if not (age < revisit_window and since_fetch >= age * REVISIT_FRACTION):
-                    links.append((stored.article_id, candidate.url))
-                    continue
-            to_fetch.append(candidate)
+        self.run.counts.articles_found += len(allowed)
+        plan = plan_articles(allowed, known, checks, now, self.run.settings.crawl)
         try:
             await call_waiting_out_outages(
                 "linking known articles",
                 partial(store.link_known, feed=self.feed.name, tags=self.feed.tags, seen_at=now),
-                links,
+                plan.links,
                 stopping=self._stopping,
             )
         except (SQLAlchemyError, StoreError) as exc:
-            for _, url in links:
+            for _, url in plan.links:
                 self.run.not_stored(url, first_line(exc))
-        for candidate in to_fetch:
-            yield Request(
-                candidate.url,
-                callback=self.parse_article_page,
-                errback=self.article_failed,
-                # Duplicates are dropped by _within_limits; the dupefilter would also drop
-                # the repeated URL of a redirect loop, silently instead of reporting it.
-                dont_filter=True,
-                meta={"candidate": candidate},
-            )
-
-    def _within_limits(
-        self, candidates: list[Candidate], *, entries: int, trimmed: bool
-    ) -> list[Candidate]:
-        """URLs not yet taken this run, newest first, within max_articles_per_run.
-
-        ``entries`` is how many entries the page had; ``trimmed``: discovery already kept
-        only the newest of them.
-        """
-        run = self.run
-        seen = set(run.article_keys)
-        fresh: list[Candidate] = []
-        for candidate in candidates:
+        for candidate in plan.new:
             key = url_key(candidate.url)
-            if key not in seen:
-                seen.add(key)
-                fresh.append(candidate)
-        left = max(run.settings.crawl.max_articles_per_run - run.articles_considered, 0)
-        if len(fresh) > left or trimmed:
-            fresh.sort(key=newest_first)  # stable: undated entries keep the feed's order
-            run.skipped_by_limits += max(len(fresh) - left, 0) + (entries - len(candidates))
-            fresh = fresh[:left]
-            which = "newest" if any(c.published_at for c in fresh) else "first"
-            log.info(
-                "feed %s: %d entries, fetching the %s %d (max_articles_per_run)",
-                self.feed.name,
-                entries,
-                which,
-                len(fresh),
-            )
-        run.articles_considered += len(fresh)
-        run.article_keys.update(url_key(c.url) for c in fresh)
-        return fresh
+            downloading = self.in_flight.claim(key, self.run)
+            if downloading is not None:  # another feed's crawl fetches it right now
+                self.run.waits.append((key, downloading, candidate.url))
+                continue
+            yield self._article_request(candidate, {})
+        for candidate, check in plan.rechecks:
+            if self.in_flight.claim(url_key(candidate.url), self.run) is not None:
+                continue  # being fetched by another crawl: that is its re-check
+            yield self._article_request(candidate, conditional_headers(check), recheck=True)
+
+    def _article_request(
+        self, candidate: Candidate, headers: dict[str, str], recheck: bool = False
+    ) -> Request:
+        meta: dict[str, Any] = {"candidate": candidate}
+        if recheck:
+            meta[RECHECK_KEY] = True
+            meta["handle_httpstatus_list"] = [304]
+        return Request(
+            candidate.url,
+            callback=self.parse_article_page,
+            errback=self.article_failed,
+            headers=headers,
+            # Duplicates are dropped by within_limits; the dupefilter would also drop
+            # the repeated URL of a redirect loop, silently instead of reporting it.
+            dont_filter=True,
+            meta=meta,
+            priority=-1 if recheck else 0,  # new articles first
+        )
 
     def parse_article_page(self, response: Response) -> Iterator[ArticlePage]:
         self.run.counts.pages_fetched += 1
+        candidate: Candidate = response.meta["candidate"]
+        now = utcnow()
+        if response.meta.get(RECHECK_KEY):
+            self.run.counts.rechecks += 1
+        if response.status in (200, 304):
+            record_check(self.run, candidate, response, now)
+        if response.status == 304:  # re-checked: unchanged since its last fetch
+            self.run.counts.not_modified += 1
+            self.run.articles_done += 1
+            self.in_flight.release(url_key(candidate.url), self.run)
+            return
         if not response.body:
             self.run.transient_failures += 1  # often a server hiccup: read the feed again
             self.run.problem(response.url, "empty page")
+            self.in_flight.release(url_key(candidate.url), self.run, ("empty page", True))
             return
         content_type = (_header(response, b"Content-Type") or "").lower()
         reason = not_html_reason(response.body, content_type)
         if reason is not None:
             self.run.problem(response.url, reason)
+            self.in_flight.release(url_key(candidate.url), self.run, (reason, False))
             return
         # The charset of the Content-Type header, which the parser expects: not Scrapy's
         # response.encoding, which for a page that declares none decodes (and keeps) the
@@ -351,27 +333,41 @@ class FeedSpider(scrapy.Spider):
             url=response.url,
             requested_url=response.request.url if response.request else response.url,
             charset=charset,
-            candidate=response.meta["candidate"],
-            fetched_at=utcnow(),
+            candidate=candidate,
+            fetched_at=now,
         )
 
     def article_failed(self, failure: Failure) -> None:
         release_response_bytes(failure.request)  # type: ignore[attr-defined]
         self.run.articles_done += 1
+        ending = self._article_failure(failure)
+        candidate = failure.request.meta.get("candidate")  # type: ignore[attr-defined]
+        if candidate is not None:
+            self.in_flight.release(url_key(candidate.url), self.run, ending)
+
+    def _article_failure(self, failure: Failure) -> tuple[str | None, bool]:
+        """Record why an article request failed; returns (problem, worth a retry)."""
+        if isinstance(failure.value, RecheckDeferred):
+            return None, False  # linked already; re-checked by a later run
+        if isinstance(failure.value, HostPaused):
+            self.run.host_paused(failure.value.until)
+            return None, True
         if isinstance(failure.value, DestinationRefused):
-            return  # recorded once per destination by the destination policy
+            return None, False  # recorded once per destination by the destination policy
         if isinstance(failure.value, RunStopped):
-            return  # the run records why it stopped, once
+            return None, True  # the run records why it stopped, once
         request = failure.request  # type: ignore[attr-defined]
         reason = describe_failure(failure, self.run.settings.crawl.max_page_bytes)
         if reason == ROBOTS_REASON:
             # Obeying robots.txt is policy, not a failure of the feed.
             self.run.robots_skipped += 1
             log.info("feed %s: %s: %s", self.feed.name, request.url, reason)
-            return
-        if is_transient(failure):
+            return None, False
+        transient = is_transient(failure)
+        if transient:
             self.run.transient_failures += 1
         self.run.problem(request.url, reason)
+        return reason, transient
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.store.models import ArticleFeed, CrawlRun, FeedState
+from crawler.store.models import ArticleFeed, CrawlRun, FeedState, HostPause
 from crawler.store.queries import iso
 
 
@@ -32,6 +32,10 @@ class FeedStatus:
     articles_found: int  # by its last run
     articles_new: int  # by its last run
     articles_24h: int  # first collected via this feed in the last 24 hours (not published)
+    next_run_reason: str | None = None  # why the next run is then (crawler.timetable)
+    poll_interval: float | None = None  # an adaptive feed's current interval, seconds
+    last_new_at: datetime | None = None  # the end of its last run that found something new
+    first_run_at: datetime | None = None
 
     @property
     def has_current_error(self) -> bool:
@@ -55,6 +59,9 @@ class FeedStatus:
             "articles_found": self.articles_found,
             "articles_new": self.articles_new,
             "articles_24h": self.articles_24h,
+            "next_run_reason": self.next_run_reason,
+            "poll_interval": self.poll_interval,
+            "last_new_at": iso(self.last_new_at),
         }
 
 
@@ -85,6 +92,12 @@ def feed_status(
             .group_by(ArticleFeed.feed)
         )
     }
+    first_runs: dict[str, datetime] = {
+        feed: at
+        for feed, at in session.execute(
+            select(CrawlRun.feed, func.min(CrawlRun.started_at)).group_by(CrawlRun.feed)
+        )
+    }
     result = []
     for name, kind, enabled in feeds:
         state = states.get(name)
@@ -105,6 +118,10 @@ def feed_status(
                 articles_found=run.articles_found if run else 0,
                 articles_new=run.articles_new if run else 0,
                 articles_24h=int(recent.get(name, 0)),
+                next_run_reason=state.next_run_reason if state and enabled else None,
+                poll_interval=state.poll_interval if state else None,
+                last_new_at=state.last_new_at if state else None,
+                first_run_at=first_runs.get(name),
             )
         )
     return result
@@ -128,6 +145,8 @@ def feed_runs(session: Session, feed: str, limit: int | None = 10) -> list[dict[
             "versions_new": r.versions_new,
             "duplicates": r.duplicates,
             "errors": r.errors,
+            "rechecks": r.rechecks,
+            "retry_after": iso(r.retry_after),
             "error": r.error,
         }
         for r in runs
@@ -136,3 +155,9 @@ def feed_runs(session: Session, feed: str, limit: int | None = 10) -> list[dict[
 
 def _ended_at(run: CrawlRun) -> datetime:
     return run.finished_at or run.started_at
+
+
+def host_pauses(session: Session, now: datetime) -> list[tuple[str, datetime, int]]:
+    """Hosts paused by a Retry-After past ``now``: (host, until, status), soonest first."""
+    rows = session.scalars(select(HostPause).where(HostPause.until > now).order_by(HostPause.until))
+    return [(p.host, p.until, p.status) for p in rows]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -213,6 +214,13 @@ class FeedState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     next_run_at: Mapped[datetime | None]
+    # Adaptive polling (crawler.timetable): the current interval and the server's last hint
+    # in seconds, why the next run is when it is, and when a run last found something new.
+    poll_interval: Mapped[float | None] = mapped_column(Float)
+    poll_hint: Mapped[float | None] = mapped_column(Float)
+    poll_hint_reason: Mapped[str | None] = mapped_column(Text)
+    next_run_reason: Mapped[str | None] = mapped_column(Text)
+    last_new_at: Mapped[datetime | None]
 
 
 class PageState(Base):
@@ -260,6 +268,31 @@ class CrawlRun(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    retry_after: Mapped[datetime | None]  # its host paused until then (429/503 Retry-After)
+    rechecks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class HostPause(Base):
+    """A host that answered 429 or 503 with Retry-After: no request to it until ``until``."""
+
+    __tablename__ = "host_pauses"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    until: Mapped[datetime]
+    status: Mapped[int] = mapped_column(Integer)
+    paused_at: Mapped[datetime]
+
+
+class ArticleValidator(Base):
+    """The ETag/Last-Modified of a stored article URL and when it was last checked: a
+    re-check for edits is a conditional GET."""
+
+    __tablename__ = "article_validators"
+
+    url_key: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime]
 
 
 class AlertState(Base):

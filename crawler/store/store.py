@@ -29,6 +29,7 @@ from crawler.store.database import (
 )
 from crawler.store.linking import ArticleLinks
 from crawler.store.models import CrawlRun, FeedState, PageState, RobotsTxt
+from crawler.store.pacing import PacingRecords
 from crawler.store.saves import SaveOutcome
 from crawler.store.saving import ArticleSaver
 from crawler.store.schema import NOT_CREATED, ensure_schema
@@ -55,6 +56,7 @@ class RunCounts:
     versions_new: int = 0
     duplicates: int = 0
     errors: int = 0
+    rechecks: int = 0  # conditional re-checks of stored articles sent
 
     def count_save(self, outcome: SaveOutcome) -> None:
         if outcome == "new":
@@ -90,6 +92,13 @@ class Store:
         self.boilerplate_counted = saver.boilerplate_counted
         self.known_urls, self.link_known = links.known_urls, links.link_known
         self.boilerplate_keys = boilerplate.keys
+        pacing = PacingRecords(self.database)
+        self.host_pauses, self.save_host_pause = pacing.host_pauses, pacing.save_host_pause
+        self.article_checks, self.save_article_checks = (
+            pacing.article_checks,
+            pacing.save_article_checks,
+        )
+        self.past_runs, self.save_plan = pacing.past_runs, pacing.save_plan
 
     @classmethod
     def open(
@@ -191,6 +200,7 @@ class Store:
         outcome: str,
         error: str | None = None,
         next_run_at: datetime | None = None,
+        retry_after: datetime | None = None,
     ) -> None:
         finished_at = utcnow()
         with self.writing() as session:
@@ -205,9 +215,12 @@ class Store:
             run.versions_new = counts.versions_new
             run.duplicates = counts.duplicates
             run.errors = counts.errors
+            run.rechecks, run.retry_after = counts.rechecks, retry_after
             state = session.get(FeedState, run.feed)
             if state is None:
                 return
+            if counts.articles_new:
+                state.last_new_at = finished_at
             state.last_finished_at, state.last_outcome = finished_at, outcome
             if next_run_at is not None:  # a manual crawl leaves the service's timetable alone
                 state.next_run_at = next_run_at
@@ -215,9 +228,9 @@ class Store:
                 state.last_error = error
             if outcome == "failed":
                 state.consecutive_failures = (state.consecutive_failures or 0) + 1
-            elif outcome != "interrupted":
-                # An interrupted run is neither: it neither resets a failing feed's back-off
-                # nor counts as its last success.
+            elif outcome not in ("interrupted", "paused"):
+                # An interrupted run, or one whose host was paused, is neither: it neither
+                # resets a failing feed's back-off nor counts as its last success.
                 state.consecutive_failures = 0
                 state.last_success_at = finished_at
 
