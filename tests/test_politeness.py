@@ -112,3 +112,22 @@ def test_host_guard_limits_concurrency_unit(delay: float) -> None:
         return peak
 
     assert asyncio.run(scenario()) == 3
+
+
+def test_host_guard_spaces_from_when_the_request_left_unit() -> None:
+    """A request that waited after taking its slot (Scrapy's downloader queue on a busy
+    machine) moves the next start: the spacing counts from when it was sent."""
+
+    async def scenario() -> tuple[float, float]:
+        guard = HostGuard(concurrency=1, delay=0.2)
+        loop = asyncio.get_running_loop()
+        first = await guard.acquire("news.example")
+        await asyncio.sleep(0.15)  # queued between the slot and the wire
+        guard.sent(first)
+        sent_at = loop.time()
+        guard.release(first)
+        await guard.acquire("news.example")
+        return sent_at, loop.time()
+
+    sent_at, second_start = asyncio.run(scenario())
+    assert second_start - sent_at >= 0.2 - 0.005

@@ -54,7 +54,7 @@ _HOST_UNREACHABLE = (CannotResolveHostError, DNSLookupError, DownloadConnectionR
 
 budget_log = logging.getLogger("crawler.crawl.budget")
 
-_SLOT_KEY = "newsmon_host_slot"
+SLOT_KEY = "newsmon_host_slot"
 _BACKED_OFF_KEY = "newsmon_backed_off"  # the retry attempt whose back-off was waited out
 RECHECK_KEY = "newsmon_recheck"  # a conditional re-check of a stored article
 _BYTES_KEY = "newsmon_body_bytes"  # the article request's account in the ResponseBudget
@@ -117,7 +117,7 @@ class HostGuardMiddleware:
             self.guard.release(token)
             raise
         self.guard.count(host, recheck)
-        request.meta[_SLOT_KEY] = token
+        request.meta[SLOT_KEY] = token
 
     def _check_pause(self, host: str) -> None:
         if self.pauses is not None:
@@ -143,7 +143,7 @@ class HostGuardMiddleware:
         self._release(request)
 
     def _release(self, request: Request) -> None:
-        token = request.meta.pop(_SLOT_KEY, None)
+        token = request.meta.pop(SLOT_KEY, None)
         if token is not None:
             self.guard.release(token)
 

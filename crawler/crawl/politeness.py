@@ -5,7 +5,10 @@ run is its own crawler, so two feeds of one site running at once would double th
 it. :class:`HostGuard` lives in the runner and is shared by every crawl; a downloader
 middleware (:class:`~crawler.crawl.middlewares.HostGuardMiddleware`) asks it for a slot
 before each request and gives the slot back when the response (or the failure) arrives.
-A host's robots.txt ``Crawl-delay`` widens its spacing.
+A host's robots.txt ``Crawl-delay`` widens its spacing. The spacing counts from when a
+request reaches the download handler (:meth:`HostGuard.sent`), not from when it took its
+slot: on a busy machine a request can wait in Scrapy's downloader queue a good part of the
+delay after its slot, and the server would see the next one too soon.
 
 Re-checks of stored articles for edits may take only a share of a host's requests
 (``[crawl] revisit_share``), counted over its last RECENT_REQUESTS requests.
@@ -77,6 +80,11 @@ class HostGuard:
             state.slots.release()
             raise
         return state
+
+    def sent(self, token: _Host) -> None:
+        """The request holding ``token`` is leaving now: later requests of its host are
+        spaced from this moment."""
+        token.last_start = max(token.last_start, asyncio.get_running_loop().time())
 
     def release(self, token: _Host) -> None:
         token.slots.release()
