@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.alerts.dispatch import AlertDispatcher, AlertLoop
 from crawler.alerts.targets import check_targets
+from crawler.cluster.leader import Leader, wait_for_leadership
 from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings, load_settings
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, StoreError, UnknownFeedError
@@ -64,6 +65,9 @@ class Service:
         self.alert_loop = AlertLoop(self.alerts)
         self._alert_task: asyncio.Task[None] | None = None
         self.metrics: ServiceMetrics | None = None  # with [service] metrics set
+        # Distributed mode: feed runs are deferred to the cluster's workers (crawler.cluster).
+        distributed = settings.cluster.distributed
+        self.leader = Leader(lambda: self.settings, self.store) if distributed else None
         self.exit_code = 0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -76,7 +80,7 @@ class Service:
         stopping when the lock was lost for good (see :meth:`_watch_lock`).
         """
         lock = ServiceLock(self.settings.database.url)
-        lock.acquire()
+        wait_for_leadership(lock) if self.leader else lock.acquire()  # standby: waits
         self._lock = lock
         try:
             if self.settings.service.metrics is not None:
@@ -104,7 +108,10 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, sig.name)
             loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-            self._interrupted = await asyncio.to_thread(self.store.close_interrupted_runs)
+            if self.leader:  # the runs left open are workers' (or dead workers': see Leader)
+                await self.leader.open()
+            else:
+                self._interrupted = await asyncio.to_thread(self.store.close_interrupted_runs)
             await asyncio.to_thread(self.alerts.begin)  # new alerts start from here
             if self.settings.has_placeholder_user_agent:
                 log.warning(PLACEHOLDER_USER_AGENT_WARNING)
@@ -158,6 +165,8 @@ class Service:
             log.warning("crawls left unfinished: their runs are marked interrupted at next start")
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.leader:
+            await self.leader.close()
         log.info("service stopped")
 
     # -- jobs ---------------------------------------------------------------------------
@@ -265,6 +274,10 @@ class Service:
                     feed_name,
                     retry_at.isoformat(timespec="seconds"),
                 )
+                return
+            if self.leader:  # a worker runs it; this run's articles are the last one's
+                await self.leader.defer(feed, next_run())
+                self.alert_loop.poke()
                 return
             outcome = await self.runner.run_feed(feed, next_run_at=next_run)
             if self.metrics is not None:

@@ -6,7 +6,8 @@ Floors, bottom first (a module may import its own floor and the ones below):
   store     the database
   crawl     the event-loop side: spiders, middlewares, parse workers, writer, runner
   top       the service, the command line, the web app (``web``), and what the service
-            offers besides crawling: alerts (``crawler/alerts/``), metrics (``metrics.py``)
+            offers besides crawling: alerts (``crawler/alerts/``), metrics (``metrics.py``),
+            distributed mode (``crawler/cluster/``)
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "crawler"
 TOP = {"cli", "service", "metrics", "__main__"}  # and every module whose name starts with "cli_"
-FLOORS = {"shared": 0, "extract": 1, "store": 2, "crawl": 3, "top": 4, "alerts": 4, "web": 4}
+FLOORS = {"shared": 0, "extract": 1, "store": 2, "crawl": 3, "top": 4, "alerts": 4, "web": 4,
+          "cluster": 4}  # fmt: skip
 MAX_LINES = 400
 
 

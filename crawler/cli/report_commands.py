@@ -73,6 +73,10 @@ def status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     )
     for target in failing:  # a line per alert target that fails (`alerts list`: all of them)
         print(failing_line(target))
+    if settings.cluster.distributed:
+        from crawler.cli.cluster_commands import print_queue
+
+        print_queue(settings)
     return 0
 
 

@@ -63,3 +63,15 @@ class HostGuard:
 
     def release(self, token: _Host) -> None:
         token.slots.release()
+
+    async def settle(self, host: str) -> None:
+        """Wait until the next request to ``host`` may start. A cluster worker waits so at
+        the end of a run: the host's next run, on whichever machine, starts no sooner than
+        the delay allows after this run's last request."""
+        state = self._hosts.get(host)
+        if state is None:
+            return
+        gap = max(self.delay, state.crawl_delay)
+        wait = state.last_start + gap - asyncio.get_running_loop().time()
+        if wait > 0:
+            await asyncio.sleep(wait)

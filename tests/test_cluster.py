@@ -1,0 +1,292 @@
+"""Distributed mode with real processes on the real PostgreSQL: one or two schedulers
+(``scheduler.py``), several ``newsmon worker`` processes, the fixture news network.
+
+What must hold across the cluster: every article stored once; per-host concurrency and
+spacing measured at the server across all workers; a worker killed in the middle of a job
+has its feed run again on another worker; a killed leader is replaced by the standby, and
+no feed runs twice at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from crawler.cluster.listing import live_workers
+from crawler.store.models import ArticleUrl, CrawlRun
+from crawler.store.store import Store
+from tests.newssites import FixtureNetwork
+from tests.service_process import ROOT, ServiceProcess, only_feeds_enabled, wait_for
+from tests.test_end_to_end import write_settings
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+# The fixture server notes a request when its handler starts; network scheduling can make
+# two starts look a few milliseconds closer than the client spaced them.
+CLOCK_SLACK = 0.03
+STALLED_AFTER = 3.0  # seconds without a heartbeat before a worker counts as dead
+
+
+class WorkerProcess:
+    """``python -m crawler worker`` with stderr collected to a file."""
+
+    def __init__(self, settings: Path, name: str, concurrency: int = 1) -> None:
+        self.log_path = settings.parent / f"{name}.log"
+        self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "worker", "--settings", str(settings),
+             "--concurrency", str(concurrency)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            text=True,
+        )  # fmt: skip
+
+    @property
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(encoding="utf-8")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def terminate(self, timeout: float = 60) -> int:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def close(self) -> None:
+        if self.alive():
+            self.process.kill()
+            self.process.wait(30)
+        self._log.close()
+
+
+def cluster_settings(
+    tmp_path: Path, network: FixtureNetwork, pg_url: str, every: str = "1h", **crawl: object
+) -> Path:
+    settings = write_settings(tmp_path, network, every=every, **crawl)
+    text = settings.read_text(encoding="utf-8").replace(
+        f'url = "sqlite:///{tmp_path}/news.db"', f'url = "{pg_url}"'
+    )
+    text = (
+        '[cluster]\nmode = "distributed"\n'
+        f'stalled_after = "{STALLED_AFTER:.0f}s"\npoll_interval = 0.2\n' + text
+    )
+    settings.write_text(text, encoding="utf-8")
+    return settings
+
+
+@pytest.fixture
+def cluster() -> Iterator[list[ServiceProcess | WorkerProcess]]:
+    """The processes a test starts, killed at its end whatever happened."""
+    started: list[ServiceProcess | WorkerProcess] = []
+    yield started
+    for process in started:
+        process.close()
+
+
+def finished_runs(store: Store) -> list[CrawlRun]:
+    with store.reading() as session:
+        rows = session.scalars(select(CrawlRun).order_by(CrawlRun.started_at))
+        return [run for run in rows if run.outcome not in ("running",)]
+
+
+def urls_per_article(store: Store) -> dict[str, int]:
+    """How many stored articles each fetched URL leads to (1 each: stored once)."""
+    with store.reading() as session:
+        rows = session.execute(
+            select(ArticleUrl.url_key, func.count(func.distinct(ArticleUrl.article_id))).group_by(
+                ArticleUrl.url_key
+            )
+        )
+        return {key: int(n) for key, n in rows}
+
+
+def runs_in_worker_logs(workers: list[WorkerProcess]) -> dict[str, list[int]]:
+    """feed → the index of the worker each finished run was logged by."""
+    found: dict[str, list[int]] = {}
+    for index, worker in enumerate(workers):
+        for line in worker.log.splitlines():
+            if " run " in line and ": ok in " in line:
+                feed = line.split(" run ", 1)[1].split(":", 1)[0]
+                found.setdefault(feed, []).append(index)
+    return found
+
+
+def test_three_workers_crawl_every_feed_once_politely(
+    tmp_path: Path,
+    news_network: FixtureNetwork,
+    pg_url: str,
+    cluster: list[ServiceProcess | WorkerProcess],
+) -> None:
+    news_network.herald.slow_delay = 0.2
+    settings = cluster_settings(
+        tmp_path, news_network, pg_url, download_delay=0.2, concurrent_requests_per_host=2
+    )
+    feeds = [spec.name for _, spec in news_network.feed_specs()]
+    workers = [WorkerProcess(settings, f"worker{i}") for i in range(3)]
+    cluster.extend(workers)
+    scheduler = ServiceProcess(settings, "scheduler.log")
+    cluster.append(scheduler)
+    wait_for("the scheduler to lead", lambda: "leading the cluster" in scheduler.log, 60, scheduler)
+    store = Store.open(pg_url)
+    try:
+        wait_for(
+            "a finished run of every feed",
+            lambda: {r.feed for r in finished_runs(store)} >= set(feeds),
+            120,
+            scheduler,
+        )
+        runs = finished_runs(store)
+        assert sorted(r.feed for r in runs) == sorted(feeds)  # each feed once
+        assert {r.outcome for r in runs} == {"ok"}, [(r.feed, r.outcome, r.error) for r in runs]
+        # Run by the workers, each run by one of them; and the cluster shared the work.
+        by_worker = runs_in_worker_logs(workers)
+        assert sorted(by_worker) == sorted(feeds)
+        assert all(len(ran) == 1 for ran in by_worker.values()), by_worker
+        assert len({ran[0] for ran in by_worker.values()}) >= 2, by_worker
+        assert " run " not in scheduler.log.replace("leading the cluster", "")
+        # Every article stored once, under each of its URLs.
+        stored = urls_per_article(store)
+        for article in news_network.expected_articles():
+            site = news_network.site(article.site)
+            key = next((k for k in stored if k.endswith(article.path)), None)
+            assert key is not None, f"{site.name}{article.path} not stored"
+        assert set(stored.values()) == {1}
+        # Politeness per host, at the server, across all workers.
+        for site in news_network.sites:
+            starts = sorted(r.started_at for r in site.requests)
+            assert len(starts) > 3
+            assert site.max_in_flight() <= 2, site.name
+            gaps = [b - a for a, b in itertools.pairwise(starts)]
+            assert min(gaps) >= 0.2 - CLOCK_SLACK, (site.name, min(gaps))
+        for worker in workers:
+            assert worker.terminate() == 0, worker.log[-3000:]
+            assert "Traceback" not in worker.log
+        assert scheduler.terminate() == 0, scheduler.log[-3000:]
+    finally:
+        store.close()
+
+
+def test_a_killed_workers_feed_runs_again_on_another_worker(
+    tmp_path: Path,
+    news_network: FixtureNetwork,
+    pg_url: str,
+    cluster: list[ServiceProcess | WorkerProcess],
+) -> None:
+    herald = news_network.herald
+    herald.slow_delay = 60.0  # herald-russia's run hangs on /news/slow …
+    settings = cluster_settings(tmp_path, news_network, pg_url)
+    only_feeds_enabled(settings, ("herald-russia",))
+    workers = [WorkerProcess(settings, f"worker{i}") for i in range(2)]
+    cluster.extend(workers)
+    scheduler = ServiceProcess(settings, "scheduler.log")
+    cluster.append(scheduler)
+    store: Store | None = None
+    try:
+
+        def runner_of_russia() -> int | None:
+            if not herald.in_flight():
+                return None
+            for row in live_workers(pg_url, STALLED_AFTER) or []:
+                if "herald-russia" in row.running:
+                    return row.pid
+            return None
+
+        pid = wait_for("a worker held on the slow page", runner_of_russia, 90, scheduler)
+        (victim,) = [w for w in workers if w.process.pid == pid]
+        (survivor,) = [w for w in workers if w is not victim]
+        herald.slow_delay = 0.1  # … until the worker running it is killed
+        os.kill(pid, signal.SIGKILL)
+        killed_at = datetime.now(UTC)
+        victim.process.wait(30)
+        store = Store.open(pg_url)
+        done = wait_for(
+            "herald-russia to finish on the other worker",
+            lambda: [r for r in finished_runs(store) if r.outcome == "ok"],
+            60,
+            scheduler,
+        )
+        rerun_after = done[0].started_at.replace(tzinfo=UTC) - killed_at
+        print(f"killed worker's feed ran again after {rerun_after.total_seconds():.1f} s")
+        assert rerun_after < timedelta(seconds=STALLED_AFTER + 10)
+        runs = finished_runs(store)
+        assert [(r.feed, r.outcome) for r in runs] == [
+            ("herald-russia", "interrupted"),
+            ("herald-russia", "ok"),
+        ]
+        assert "herald-russia: ok" in survivor.log
+        assert "stopped beating in the middle of job" in scheduler.log
+        # Nothing lost, nothing twice: herald-russia's articles stored once each.
+        stored = urls_per_article(store)
+        russia = [a for a in herald.expected_articles() if "herald-russia" in a.feeds]
+        assert russia
+        for article in russia:
+            assert any(k.endswith(article.path) for k in stored), article.path
+        assert set(stored.values()) == {1}
+        assert survivor.terminate() == 0, survivor.log[-3000:]
+        assert scheduler.terminate() == 0, scheduler.log[-3000:]
+    finally:
+        if store is not None:
+            store.close()
+
+
+def test_the_standby_takes_over_when_the_leader_is_killed(
+    tmp_path: Path,
+    news_network: FixtureNetwork,
+    pg_url: str,
+    cluster: list[ServiceProcess | WorkerProcess],
+) -> None:
+    settings = cluster_settings(tmp_path, news_network, pg_url, every="2s")
+    only_feeds_enabled(settings, ("gazette-atom", "courier-sitemap"))
+    worker = WorkerProcess(settings, "worker", concurrency=2)
+    cluster.append(worker)
+    leader = ServiceProcess(settings, "leader.log")
+    cluster.append(leader)
+    wait_for("the first leader", lambda: "leading the cluster" in leader.log, 60, leader)
+    standby = ServiceProcess(settings, "standby.log")
+    cluster.append(standby)
+    store = Store.open(pg_url)
+    try:
+        wait_for("the standby to wait", lambda: "standby:" in standby.log, 60, standby)
+        wait_for("runs under the first leader", lambda: len(finished_runs(store)) >= 2, 60, leader)
+        leader.process.kill()
+        killed = time.monotonic()
+        leader.process.wait(30)
+        wait_for("the standby to lead", lambda: "leading the cluster" in standby.log, 30, standby)
+        took_over = time.monotonic() - killed
+        print(f"standby took over after {took_over:.1f} s")
+        assert took_over < 10
+        before = len(finished_runs(store))
+        wait_for(
+            "runs under the new leader",
+            lambda: len(finished_runs(store)) >= before + 2,
+            60,
+            standby,
+        )
+        # No feed ran twice at once: each feed's runs follow one another.
+        by_feed: dict[str, list[CrawlRun]] = {}
+        for run in finished_runs(store):
+            by_feed.setdefault(run.feed, []).append(run)
+        assert set(by_feed) == {"gazette-atom", "courier-sitemap"}
+        for feed, runs in by_feed.items():
+            for a, b in itertools.pairwise(runs):
+                assert a.finished_at is not None
+                assert a.finished_at <= b.started_at, (feed, a.started_at, b.started_at)
+        assert worker.terminate() == 0, worker.log[-3000:]
+        assert standby.terminate() == 0, standby.log[-3000:]
+        assert "Traceback" not in worker.log + standby.log
+    finally:
+        store.close()
