@@ -23,11 +23,11 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.cluster.listing import live_workers
-from crawler.store.models import ArticleUrl, CrawlRun
+from crawler.store.models import Article, CrawlRun
 from crawler.store.store import Store
 from tests.newssites import FixtureNetwork
 from tests.service_process import ROOT, ServiceProcess, only_feeds_enabled, wait_for
-from tests.test_end_to_end import write_settings
+from tests.test_end_to_end import expected_all, find, write_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -103,15 +103,14 @@ def finished_runs(store: Store) -> list[CrawlRun]:
         return [run for run in rows if run.outcome not in ("running",)]
 
 
-def urls_per_article(store: Store) -> dict[str, int]:
-    """How many stored articles each fetched URL leads to (1 each: stored once)."""
+def assert_stored_once(store: Store, network: FixtureNetwork, site: str | None = None) -> None:
+    """As many articles as the network has (or ``site`` has), each found at its URL."""
+    expected = [e for e in expected_all(network) if site is None or e.site == site]
     with store.reading() as session:
-        rows = session.execute(
-            select(ArticleUrl.url_key, func.count(func.distinct(ArticleUrl.article_id))).group_by(
-                ArticleUrl.url_key
-            )
-        )
-        return {key: int(n) for key, n in rows}
+        count = session.scalar(select(func.count()).select_from(Article))
+    assert count == len(expected)
+    for exp in expected:
+        find(store, network, exp)
 
 
 def runs_in_worker_logs(workers: list[WorkerProcess]) -> dict[str, list[int]]:
@@ -119,7 +118,7 @@ def runs_in_worker_logs(workers: list[WorkerProcess]) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     for index, worker in enumerate(workers):
         for line in worker.log.splitlines():
-            if " run " in line and ": ok in " in line:
+            if " run " in line and (": ok in " in line or ": partial in " in line):
                 feed = line.split(" run ", 1)[1].split(":", 1)[0]
                 found.setdefault(feed, []).append(index)
     return found
@@ -151,20 +150,17 @@ def test_three_workers_crawl_every_feed_once_politely(
         )
         runs = finished_runs(store)
         assert sorted(r.feed for r in runs) == sorted(feeds)  # each feed once
-        assert {r.outcome for r in runs} == {"ok"}, [(r.feed, r.outcome, r.error) for r in runs]
+        # herald-russia lists a page that answers 500: its run is partial, the rest ok.
+        outcomes = {r.feed: r.outcome for r in runs}
+        assert outcomes.pop("herald-russia") == "partial"
+        assert set(outcomes.values()) == {"ok"}, [(r.feed, r.outcome, r.error) for r in runs]
         # Run by the workers, each run by one of them; and the cluster shared the work.
         by_worker = runs_in_worker_logs(workers)
         assert sorted(by_worker) == sorted(feeds)
         assert all(len(ran) == 1 for ran in by_worker.values()), by_worker
         assert len({ran[0] for ran in by_worker.values()}) >= 2, by_worker
-        assert " run " not in scheduler.log.replace("leading the cluster", "")
-        # Every article stored once, under each of its URLs.
-        stored = urls_per_article(store)
-        for article in news_network.expected_articles():
-            site = news_network.site(article.site)
-            key = next((k for k in stored if k.endswith(article.path)), None)
-            assert key is not None, f"{site.name}{article.path} not stored"
-        assert set(stored.values()) == {1}
+        assert "crawler.crawl.runs" not in scheduler.log  # the scheduler crawls nothing
+        assert_stored_once(store, news_network)
         # Politeness per host, at the server, across all workers.
         for site in news_network.sites:
             starts = sorted(r.started_at for r in site.requests)
@@ -230,12 +226,11 @@ def test_a_killed_workers_feed_runs_again_on_another_worker(
         assert "herald-russia: ok" in survivor.log
         assert "stopped beating in the middle of job" in scheduler.log
         # Nothing lost, nothing twice: herald-russia's articles stored once each.
-        stored = urls_per_article(store)
         russia = [a for a in herald.expected_articles() if "herald-russia" in a.feeds]
-        assert russia
+        with store.reading() as session:
+            assert session.scalar(select(func.count()).select_from(Article)) == len(russia)
         for article in russia:
-            assert any(k.endswith(article.path) for k in stored), article.path
-        assert set(stored.values()) == {1}
+            find(store, news_network, article)
         assert survivor.terminate() == 0, survivor.log[-3000:]
         assert scheduler.terminate() == 0, scheduler.log[-3000:]
     finally:

@@ -16,6 +16,7 @@ each live worker is, for ``newsmon workers`` and ``newsmon status``.
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -62,6 +63,9 @@ def make_app(database_url: str, handler: JobHandler | None = None) -> App:
         min_size=1,
         max_size=4,
     )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # A line per job deferred, started and ended: our own run lines say it once.
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
     app = App(connector=connector)
     if handler is not None:
 
