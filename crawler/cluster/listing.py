@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from crawler.cluster.queue import TASK, WORKERS_TABLE, conninfo, schema_present
+from crawler.errors import StoreError, first_line
+from crawler.store.database import shown_url
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,15 @@ def _rows(database_url: str, query: str, params: dict[str, Any]) -> list[tuple[A
     """The rows, or None when the database has no job queue yet."""
     import psycopg
 
-    with psycopg.connect(conninfo(database_url), connect_timeout=10) as connection:
-        if not schema_present(connection):
-            return None
-        return list(connection.execute(query, params).fetchall())
+    try:
+        with psycopg.connect(conninfo(database_url), connect_timeout=10) as connection:
+            if not schema_present(connection):
+                return None
+            return list(connection.execute(query, params).fetchall())
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"database {shown_url(database_url)}: cannot read the job queue: {first_line(exc)}"
+        ) from None
 
 
 def live_workers(database_url: str, stalled_after: float) -> list[WorkerRow] | None:

@@ -26,6 +26,9 @@ from procrastinate import App, PsycopgConnector
 from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
+from crawler.errors import StoreError, first_line
+from crawler.store.database import shown_url
+
 TASK = "crawl_feed"
 WORKERS_TABLE = "newsmon_cluster_workers"
 _WORKERS_DDL = f"""
@@ -87,6 +90,18 @@ def schema_present(connection: Any) -> bool:
 def ensure_schema(database_url: str) -> bool:
     """Create procrastinate's schema and the worker registry when they are missing (under a
     lock, so workers starting together make it once). True when it made them."""
+    import psycopg
+
+    try:
+        return _ensure_schema(database_url)
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"database {shown_url(database_url)}: cannot make the job queue's tables:"
+            f" {first_line(exc)}"
+        ) from None
+
+
+def _ensure_schema(database_url: str) -> bool:
     import psycopg
 
     with psycopg.connect(conninfo(database_url), connect_timeout=10) as connection:
