@@ -26,7 +26,7 @@ from datetime import datetime
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Status
 
-from crawler.cluster.queue import TASK, ensure_schema, feed_lock, make_app
+from crawler.cluster.queue import TASK, ensure_schema, feed_lock, make_app, queued_now
 from crawler.config import FeedConfig, Settings
 from crawler.errors import ServiceLockedError, UnknownFeedError
 from crawler.store.lock import ServiceLock
@@ -97,7 +97,9 @@ class Leader:
         )
         when = next_run.isoformat() if next_run is not None else None
         try:
-            job_id = await deferrer.defer_async(feed=feed.name, next_run=when)
+            job_id = await deferrer.defer_async(
+                feed=feed.name, next_run=when, queued_at=queued_now()
+            )
         except AlreadyEnqueued:
             log.info("feed %s: a run is queued already; not queueing another", feed.name)
             return False

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,8 +43,8 @@ CREATE TABLE IF NOT EXISTS {WORKERS_TABLE} (
 """
 _SCHEMA_LOCK = zlib.crc32(b"newsmon-cluster-schema") & 0x7FFFFFFF
 
-# What runs a job: (feed name, next scheduled run as ISO text or None) → awaited.
-JobHandler = Callable[[str, str | None], Awaitable[None]]
+# What runs a job: (feed name, next scheduled run, when it was queued: ISO text or None).
+JobHandler = Callable[[str, str | None, str | None], Awaitable[None]]
 
 
 def conninfo(database_url: str) -> str:
@@ -72,11 +73,18 @@ def make_app(database_url: str, handler: JobHandler | None = None) -> App:
     app = App(connector=connector)
     if handler is not None:
 
-        async def crawl_feed(feed: str, next_run: str | None = None) -> None:
-            await handler(feed, next_run)
+        async def crawl_feed(
+            feed: str, next_run: str | None = None, queued_at: str | None = None
+        ) -> None:
+            await handler(feed, next_run, queued_at)
 
         app.task(name=TASK, pass_context=False)(crawl_feed)
     return app
+
+
+def queued_now() -> str:
+    """The ``queued_at`` a job is deferred with: workers log how long it waited."""
+    return datetime.now(UTC).isoformat()
 
 
 def schema_present(connection: Any) -> bool:

@@ -25,13 +25,20 @@ import logging
 import os
 import signal
 import socket
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.worker import Worker
 
-from crawler.cluster.queue import TASK, WORKERS_TABLE, ensure_schema, feed_lock, make_app
+from crawler.cluster.queue import (
+    TASK,
+    WORKERS_TABLE,
+    ensure_schema,
+    feed_lock,
+    make_app,
+    queued_now,
+)
 from crawler.config import Settings, load_settings
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, UnknownFeedError
@@ -165,7 +172,12 @@ class ClusterWorker:
         self.runner.update_settings(self.settings)
         log.info("reloaded settings")
 
-    async def run_job(self, feed_name: str, next_run: str | None) -> None:
+    async def run_job(self, feed_name: str, next_run: str | None, queued_at: str | None) -> None:
+        if queued_at:
+            waited = datetime.now(UTC) - datetime.fromisoformat(queued_at)
+            log.info(
+                "feed %s: started after %.2f s in the queue", feed_name, waited.total_seconds()
+            )
         if self.settings_path is not None and _stamp(self.settings_path) != self._stamp:
             self.reload()
         try:
@@ -199,7 +211,7 @@ class ClusterWorker:
         )
         # AlreadyEnqueued: the leader queued its next run meanwhile; that one will do.
         with contextlib.suppress(AlreadyEnqueued):
-            await deferrer.defer_async(feed=feed_name, next_run=next_run)
+            await deferrer.defer_async(feed=feed_name, next_run=next_run, queued_at=queued_now())
         log.info("feed %s: handed back to the queue (this worker is stopping)", feed_name)
 
 
