@@ -285,3 +285,54 @@ def test_the_standby_takes_over_when_the_leader_is_killed(
         assert "Traceback" not in worker.log + standby.log
     finally:
         store.close()
+
+
+def test_sigterm_hands_an_unfinished_feed_back_to_the_queue(
+    tmp_path: Path,
+    news_network: FixtureNetwork,
+    pg_url: str,
+    cluster: list[ServiceProcess | WorkerProcess],
+) -> None:
+    herald = news_network.herald
+    herald.slow_delay = 60.0  # herald-russia's run hangs on /news/slow past the grace
+    settings = cluster_settings(tmp_path, news_network, pg_url)
+    only_feeds_enabled(settings, ("herald-russia",))
+    first = WorkerProcess(settings, "first")
+    cluster.append(first)
+    scheduler = ServiceProcess(settings, "scheduler.log")
+    cluster.append(scheduler)
+    store = Store.open(pg_url)
+    try:
+        wait_for(
+            "the worker held on the slow page",
+            lambda: (
+                herald.in_flight()
+                and "herald-russia"
+                in "".join(",".join(w.running) for w in live_workers(pg_url, STALLED_AFTER) or [])
+            ),
+            90,
+            first,
+        )
+        second = WorkerProcess(settings, "second")
+        cluster.append(second)
+        wait_for("a second worker", lambda: len(live_workers(pg_url, STALLED_AFTER) or []) == 2)
+        herald.slow_delay = 0.1
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(40) == 0, first.log[-3000:]
+        assert "herald-russia: handed back to the queue" in first.log
+        wait_for(
+            "herald-russia to finish on the second worker",
+            lambda: "run herald-russia: partial" in second.log,
+            60,
+            second,
+        )
+        runs = finished_runs(store)
+        assert [r.outcome for r in runs] == ["interrupted", "partial"]
+        assert "stopped beating" not in scheduler.log  # handed back, not found dead
+        russia = [a for a in herald.expected_articles() if "herald-russia" in a.feeds]
+        with store.reading() as session:
+            assert session.scalar(select(func.count()).select_from(Article)) == len(russia)
+        assert second.terminate() == 0, second.log[-3000:]
+        assert scheduler.terminate() == 0, scheduler.log[-3000:]
+    finally:
+        store.close()

@@ -63,6 +63,7 @@ class ClusterWorker:
         self._stamp = _stamp(settings_path)
         self._stopping = False
         self._jobs_running = 0
+        self._crawls_stopped: asyncio.Task[bool] | None = None
         self.exit_code = 0
 
     def run(self) -> int:
@@ -101,7 +102,10 @@ class ClusterWorker:
                 registered = loop.create_task(self._register(self.worker))
                 await running
                 registered.cancel()
-            if not await self.runner.stop():
+            if not self._stopping:  # procrastinate stopped by itself: its database is gone
+                log.error("the job queue stopped answering: stopping (a supervisor restarts us)")
+                self.exit_code = 1
+            if not await self._stop_crawls():
                 log.warning("crawls left unfinished: the leader runs their feeds again")
             log.info("worker stopped")
         except Exception:
@@ -138,7 +142,7 @@ class ClusterWorker:
             return
         if self._stopping:
             log.info("%s again: stopping running crawls now", why)
-            asyncio.get_running_loop().create_task(self.runner.stop())
+            self._stop_crawls()
             return
         self._stopping = True
         log.info(
@@ -153,7 +157,14 @@ class ClusterWorker:
         await asyncio.sleep(FINISH_GRACE_SECONDS)
         if self._jobs_running:
             log.info("running jobs did not finish in time: stopping their crawls")
-            await self.runner.stop()
+            await self._stop_crawls()
+
+    def _stop_crawls(self) -> asyncio.Task[bool]:
+        """Stop the runner's crawls (once, however many ask); its task says whether they
+        all ended in time."""
+        if self._crawls_stopped is None:
+            self._crawls_stopped = asyncio.get_running_loop().create_task(self.runner.stop())
+        return self._crawls_stopped
 
     def reload(self) -> None:
         """Re-read settings.toml (SIGHUP, or a change seen before a job); keeps the old
