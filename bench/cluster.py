@@ -26,6 +26,7 @@ import asyncio
 import os
 import re
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -156,7 +157,12 @@ def database() -> Iterator[str]:
 
 
 def write_settings(
-    folder: Path, url: str, hosts: list[Host], every: str, args: argparse.Namespace
+    folder: Path,
+    url: str,
+    hosts: list[Host],
+    every: str,
+    args: argparse.Namespace,
+    jitter: str = "0s",
 ) -> Path:
     feeds = "".join(
         f'[[feeds]]\nname = "host-{h.index}"\nkind = "rss"\nurl = "{h.base}/feed.xml"\n\n'
@@ -168,7 +174,7 @@ def write_settings(
         '[crawl]\nuser_agent = "newsmon-bench/0.1 (+https://example.invalid/bench)"\n'
         f"download_delay = 0\nconcurrent_requests_per_host = {args.per_host}\ntimeout = 30\n"
         "retries = 0\nallow_private_networks = true\n\n"
-        f'[defaults]\nschedule = {{ every = "{every}", jitter = "0s" }}\n\n{feeds}',
+        f'[defaults]\nschedule = {{ every = "{every}", jitter = "{jitter}" }}\n\n{feeds}',
         encoding="utf-8",
     )
     return path
@@ -251,6 +257,21 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
+def cpu_busy() -> tuple[float, float]:
+    """The machine's busy and total CPU time so far (all processes, /proc/stat)."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def keep_logs(folder: Path, args: argparse.Namespace, name: str) -> None:
+    if args.logs:
+        target = Path(args.logs) / name
+        target.mkdir(parents=True, exist_ok=True)
+        for log in folder.glob("*.log"):
+            shutil.copy(log, target / log.name)
+
+
 def throughput_round(workers: int, hosts: list[Host], args: argparse.Namespace) -> dict[str, float]:
     with database() as url, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -262,6 +283,7 @@ def throughput_round(workers: int, hosts: list[Host], args: argparse.Namespace) 
             capture_output=True,
         )
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy_before = cpu_busy()
         procs = [
             start(
                 folder,
@@ -281,7 +303,9 @@ def throughput_round(workers: int, hosts: list[Host], args: argparse.Namespace) 
         wall = time.monotonic() - started
         _runs, last, articles = finished(url)
         load = os.getloadavg()[0]
+        busy_after = cpu_busy()
         stop(procs)
+        keep_logs(folder, args, f"throughput-{workers}")
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         assert last is not None
         last = last if last.tzinfo else last.replace(tzinfo=UTC)
@@ -295,6 +319,7 @@ def throughput_round(workers: int, hosts: list[Host], args: argparse.Namespace) 
             "seconds": seconds,
             "rate": articles / seconds,
             "cpu_per_s": cpu / max(wall, 0.001),
+            "machine_busy": (busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1]),
             "load1": load,
         }
 
@@ -302,7 +327,8 @@ def throughput_round(workers: int, hosts: list[Host], args: argparse.Namespace) 
 def queue_wait_round(hosts: list[Host], args: argparse.Namespace) -> dict[str, float]:
     with database() as url, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        settings = write_settings(folder, url, hosts, f"{args.every}s", args)
+        jitter = f"{args.every // 2}s"
+        settings = write_settings(folder, url, hosts, f"{args.every}s", args, jitter)
         subprocess.run(
             [sys.executable, "-m", "crawler", "db", "upgrade", "--settings", str(settings)],
             cwd=ROOT,
@@ -322,13 +348,19 @@ def queue_wait_round(hosts: list[Host], args: argparse.Namespace) -> dict[str, f
             for i in range(4)
         ]
         wait_until("4 workers", lambda: live_workers(url) >= 4, 120)
+        # The cold crawl first (a backlog, not the steady state this round measures) …
+        queue_all(settings)
+        wait_until("the cold crawl", lambda: finished(url)[0] >= len(hosts), 600)
+        cold = [len(WAIT_LINE.findall(log.read_text())) for _, log in started]
+        # … then the timetable: every feed each --every seconds, spread by a jitter of half.
         scheduler, _ = start(folder, "scheduler", "run", "--settings", str(settings))
         time.sleep(args.steady)  # the timetable runs; nothing is measured by this sleep
         load = os.getloadavg()[0]
         stop([scheduler, *(p for p, _ in started)])
-        waits = [
-            float(m.group(2)) for _, log in started for m in WAIT_LINE.finditer(log.read_text())
-        ]
+        keep_logs(folder, args, "queue-wait")
+        waits: list[float] = []
+        for (_, log), skip in zip(started, cold, strict=True):
+            waits += [float(m.group(2)) for m in WAIT_LINE.finditer(log.read_text())][skip:]
         waits.sort()
         p95 = waits[max(0, int(len(waits) * 0.95) - 1)] if waits else float("nan")
         return {
@@ -342,14 +374,15 @@ def queue_wait_round(hosts: list[Host], args: argparse.Namespace) -> dict[str, f
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=48)
+    parser.add_argument("--hosts", type=int, default=32)
     parser.add_argument("--articles", type=int, default=6, help="articles per feed")
-    parser.add_argument("--latency", type=float, default=1.0, help="seconds per response")
+    parser.add_argument("--latency", type=float, default=2.0, help="seconds per response")
     parser.add_argument("--concurrency", type=int, default=4, help="jobs per worker")
     parser.add_argument("--per-host", type=int, default=2, help="concurrent_requests_per_host")
-    parser.add_argument("--every", type=int, default=20, help="feed interval (queue-wait round)")
+    parser.add_argument("--every", type=int, default=30, help="feed interval (queue-wait round)")
     parser.add_argument("--steady", type=float, default=60, help="seconds of the queue-wait round")
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--logs", help="keep the processes' logs in this folder")
     args = parser.parse_args(argv)
     hosts = [Host(i, args.articles, args.latency) for i in range(args.hosts)]
     try:
@@ -365,12 +398,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['workers']:.0f} workers: {r['articles']:.0f} articles"
                 f" in {r['seconds']:.1f} s ="
                 f" {r['rate']:.2f} articles/s, x{r['rate'] / base:.2f};"
-                f" CPU {r['cpu_per_s']:.2f} cores, load {r['load1']:.2f}",
+                f" workers' CPU {r['cpu_per_s']:.2f} cores; machine {r['machine_busy']:.0%} busy,"
+                f" load {r['load1']:.2f}",
                 flush=True,
             )
         wait = queue_wait_round(hosts, args)
         print(
-            f"queue wait (4 workers, every feed each {args.every} s, {wait['jobs']:.0f} jobs):"
+            f"queue wait (4 workers, every feed each {args.every} s after a cold crawl,"
+            f" {wait['jobs']:.0f} jobs):"
             f" p50 {wait['p50']:.2f} s, p95 {wait['p95']:.2f} s, max {wait['max']:.2f} s;"
             f" load {wait['load1']:.2f}"
         )
