@@ -295,7 +295,7 @@ def test_sigterm_hands_an_unfinished_feed_back_to_the_queue(
 ) -> None:
     herald = news_network.herald
     herald.slow_delay = 60.0  # herald-russia's run hangs on /news/slow past the grace
-    settings = cluster_settings(tmp_path, news_network, pg_url)
+    settings = cluster_settings(tmp_path, news_network, pg_url, timeout=60)
     only_feeds_enabled(settings, ("herald-russia",))
     first = WorkerProcess(settings, "first")
     cluster.append(first)

@@ -64,6 +64,8 @@ class ClusterWorker:
         self._stopping = False
         self._jobs_running = 0
         self._crawls_stopped: asyncio.Task[bool] | None = None
+        self._beating: asyncio.Task[None] | None = None
+        self._grace: asyncio.Task[None] | None = None
         self.exit_code = 0
 
     def run(self) -> int:
@@ -102,6 +104,8 @@ class ClusterWorker:
                 registered = loop.create_task(self._register(self.worker))
                 await running
                 registered.cancel()
+                if self._beating is not None:
+                    self._beating.cancel()
             if not self._stopping:  # procrastinate stopped by itself: its database is gone
                 log.error("the job queue stopped answering: stopping (a supervisor restarts us)")
                 self.exit_code = 1
@@ -151,7 +155,20 @@ class ClusterWorker:
             FINISH_GRACE_SECONDS,
         )
         self.worker.stop()  # type: ignore[no-untyped-call]
-        asyncio.get_running_loop().create_task(self._stop_crawls_after_grace())
+        loop = asyncio.get_running_loop()
+        self._grace = loop.create_task(self._stop_crawls_after_grace())
+        self._beating = loop.create_task(self._beat_while_stopping(self.worker))
+
+    async def _beat_while_stopping(self, worker: Worker) -> None:
+        """procrastinate stops its heartbeat as soon as its worker is asked to stop, while
+        its jobs may still run for the grace period: beat on meanwhile, or the leader would
+        take this worker for dead and run its feeds a second time at once."""
+        while worker.worker_id is not None:
+            try:
+                await self.app.job_manager.update_heartbeat(worker.worker_id)
+            except Exception:
+                log.warning("heartbeat while stopping failed", exc_info=True)
+            await asyncio.sleep(worker.update_heartbeat_interval)
 
     async def _stop_crawls_after_grace(self) -> None:
         await asyncio.sleep(FINISH_GRACE_SECONDS)
