@@ -104,8 +104,9 @@ class ClusterWorker:
                 registered = loop.create_task(self._register(self.worker))
                 await running
                 registered.cancel()
-                if self._beating is not None:
-                    self._beating.cancel()
+                for task in (self._beating, self._grace):
+                    if task is not None:
+                        task.cancel()
             if not self._stopping:  # procrastinate stopped by itself: its database is gone
                 log.error("the job queue stopped answering: stopping (a supervisor restarts us)")
                 self.exit_code = 1
