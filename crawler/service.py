@@ -363,11 +363,11 @@ class Service:
             return False
         if new.database.url != self.settings.database.url:
             log.warning("reload: database.url changed; restart the service to switch databases")
-        if new.service != self.settings.service:
-            log.warning("reload: [service] changed; restart the service to apply it")
+        if new.service != self.settings.service or new.cluster != self.settings.cluster:
+            log.warning("reload: [service] or [cluster] changed; restart the service to apply it")
         old_feeds = {f.name: f for f in self.settings.enabled_feeds()}
         new_feeds = {f.name: f for f in new.enabled_feeds()}
-        kept = {"database": self.settings.database, "service": self.settings.service}
+        kept = {k: getattr(self.settings, k) for k in ("database", "service", "cluster")}
         self.settings = new.model_copy(update=kept)
         self.runner.update_settings(self.settings)
         self.alerts.update(self.settings.alerts)
