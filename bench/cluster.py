@@ -15,6 +15,19 @@ database per round:
 * load: the CPU seconds the workers and their children used per wall second, and the
   1-minute load average at the end of each round.
 
+Where the time goes, as measured on the two-core development machine (shared with other
+work: 70-95 % busy before and during the rounds): runs are latency-bound with 1 and 2
+workers (each run 10.4 s: robots.txt, the feed and 3 pairs of articles at 2 s each), and
+stretch to a median of 16 s with 4 workers. Not the queue (jobs start 0.02-0.3 s after they
+are queued; each worker's job fetch is woken by LISTEN/NOTIFY) and not the leader (it is not
+in the throughput rounds). Saving is serial across the cluster: every save transaction
+holds the clustering lock (``crawler.store.clusters.lock_clusters``) from its first write to
+its commit; sampling ``pg_stat_activity`` every 0.1 s during a 4-worker round at 0.01 s
+latency found a backend waiting on that advisory lock in nearly every sample, and 4
+workers stored fewer articles per second than 1 (10.8 vs 20.3). Taking that lock later in
+the transaction, and setting ``cluster_id`` in the article's INSERT (the UPDATE after the
+flush recomputes the generated ``search_vector``), are the next steps.
+
 Run: ``.venv/bin/python bench/cluster.py`` (PostgreSQL at ``$NEWSMON_TEST_PG``, default
 127.0.0.1:5432, user postgres).
 """
