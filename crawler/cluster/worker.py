@@ -8,8 +8,8 @@ once; their hosts differ (a job's lock is its host), and the runner's host guard
 per-host budget inside the process as usual.
 
 Politeness across machines: a job holds its host's lock until it returns, and returns only
-once the host's ``download_delay`` has passed since its last request, so the host's next run
-(on any worker) keeps the spacing.
+once the host's ``download_delay`` (or robots.txt ``Crawl-delay``) has passed after its last
+response, so the host's next run (on any worker) keeps the spacing.
 
 Stopping (SIGTERM/SIGINT): no new jobs; running ones get :data:`FINISH_GRACE_SECONDS` to
 finish; then their crawls are stopped (what they stored stays) and each feed is handed
