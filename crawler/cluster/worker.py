@@ -100,13 +100,8 @@ class ClusterWorker:
                     stalled_worker_timeout=stalled,
                     delete_jobs="successful",
                 )
-                running = loop.create_task(self.worker.run())  # type: ignore[no-untyped-call]
-                registered = loop.create_task(self._register(self.worker))
-                await running
-                registered.cancel()
-                for task in (self._beating, self._grace):
-                    if task is not None:
-                        task.cancel()
+                if not self._stopping:  # no signal came while the queue was being opened
+                    await self._work(self.worker)
             if not self._stopping:  # procrastinate stopped by itself: its database is gone
                 log.error("the job queue stopped answering: stopping (a supervisor restarts us)")
                 self.exit_code = 1
@@ -120,6 +115,17 @@ class ClusterWorker:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             get_reactor().stop()
+
+    async def _work(self, worker: Worker) -> None:
+        loop = asyncio.get_running_loop()
+        running = loop.create_task(worker.run())  # type: ignore[no-untyped-call]
+        registered = loop.create_task(self._register(worker))
+        try:
+            await running
+        finally:
+            for task in (registered, self._beating, self._grace):
+                if task is not None:
+                    task.cancel()
 
     async def _register(self, worker: Worker) -> None:
         """Say which machine and process this worker is, once procrastinate registered it."""
@@ -143,7 +149,8 @@ class ClusterWorker:
         )
 
     def request_stop(self, why: str) -> None:
-        if self.worker is None:
+        if self.worker is None:  # still starting: it will not take a job
+            self._stopping = True
             return
         if self._stopping:
             log.info("%s again: stopping running crawls now", why)
