@@ -9,6 +9,7 @@ The file has these parts, each a model below::
     [[sites]]          SiteConfig       per-site CSS selectors for the article parser
     [[alerts]], [service]                what to tell whom (crawler.config_alerts)
     [web]              WebConfig        the web app's token (crawler.config_web)
+    [cluster]          ClusterConfig    single or distributed (crawler.config_cluster)
 
 Every model forbids unknown keys and is frozen, so a typo fails at load time instead of
 silently becoming a default. Every duration, count and size has a range (README's settings
@@ -52,6 +53,7 @@ from pydantic import (
 
 from crawler.article import SiteRules
 from crawler.config_alerts import AlertConfig, ServiceConfig, check_alert_feeds
+from crawler.config_cluster import ClusterConfig, check_cluster_database
 from crawler.config_problems import describe_error, describe_toml_error, find_duplicates
 from crawler.config_schedule import Schedule
 from crawler.config_values import (
@@ -256,6 +258,7 @@ class Settings(_Model):
     alerts: tuple[AlertConfig, ...] = ()  # crawler.config_alerts
     service: ServiceConfig = ServiceConfig()
     web: WebConfig = WebConfig()
+    cluster: ClusterConfig = ClusterConfig()  # crawler.config_cluster
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="before")
@@ -355,6 +358,7 @@ def parse_settings(
         del data["source_path"]
         problems.append(f"{path}: source_path: unknown key")
     problems += find_duplicates(data, path) + check_alert_feeds(data, path)
+    problems += check_cluster_database(data, path)
     data.setdefault("database", {})  # so the default url is resolved against base_dir too
     try:
         settings = Settings.model_validate(data, context={"base_dir": base_dir})
@@ -371,5 +375,5 @@ def parse_settings(
 _SECTIONS: dict[str, type[BaseModel]] = {
     "database": DatabaseConfig, "crawl": CrawlConfig, "defaults": Defaults,
     "schedule": Schedule, "sites": SiteConfig, "alerts": AlertConfig,
-    "service": ServiceConfig, **_KINDS,
+    "service": ServiceConfig, "cluster": ClusterConfig, **_KINDS,
 }  # fmt: skip

@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.alerts.dispatch import AlertDispatcher, AlertLoop
 from crawler.alerts.targets import check_targets
+from crawler.cluster.leader import Leader, wait_for_leadership
 from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings, load_settings
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, StoreError, UnknownFeedError
@@ -65,6 +66,9 @@ class Service:
         self.alert_loop = AlertLoop(self.alerts)
         self._alert_task: asyncio.Task[None] | None = None
         self.metrics: ServiceMetrics | None = None  # with [service] metrics set
+        # Distributed mode: feed runs are deferred to the cluster's workers (crawler.cluster).
+        distributed = settings.cluster.distributed
+        self.leader = Leader(lambda: self.settings, self.store) if distributed else None
         self.exit_code = 0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -77,7 +81,7 @@ class Service:
         stopping when the lock was lost for good (see :meth:`_watch_lock`).
         """
         lock = ServiceLock(self.settings.database.url)
-        lock.acquire()
+        wait_for_leadership(lock) if self.leader else lock.acquire()  # standby: waits
         self._lock = lock
         try:
             if self.settings.service.metrics is not None:
@@ -105,7 +109,10 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, sig.name)
             loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-            self._interrupted = await asyncio.to_thread(self.store.close_interrupted_runs)
+            if self.leader:  # the runs left open are workers' (or dead workers': see Leader)
+                await self.leader.open()
+            else:
+                self._interrupted = await asyncio.to_thread(self.store.close_interrupted_runs)
             await asyncio.to_thread(self.alerts.begin)  # new alerts start from here
             if self.settings.has_placeholder_user_agent:
                 log.warning(PLACEHOLDER_USER_AGENT_WARNING)
@@ -160,6 +167,8 @@ class Service:
             log.warning("crawls left unfinished: their runs are marked interrupted at next start")
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.leader:
+            await self.leader.close()
         log.info("service stopped")
 
     # -- jobs ---------------------------------------------------------------------------
@@ -279,6 +288,10 @@ class Service:
                 return
             if await self.timetable.wait_for_host(feed):
                 return
+            if self.leader:  # a worker runs it; this run's articles are the last one's
+                await self.leader.defer(feed, next_run())
+                self.alert_loop.poke()
+                return
             outcome = await self.runner.run_feed(feed, next_run_at=next_run)
             await self.timetable.after_run(feed, outcome)
             if self.metrics is not None:
@@ -347,11 +360,11 @@ class Service:
             return False
         if new.database.url != self.settings.database.url:
             log.warning("reload: database.url changed; restart the service to switch databases")
-        if new.service != self.settings.service:
-            log.warning("reload: [service] changed; restart the service to apply it")
+        if new.service != self.settings.service or new.cluster != self.settings.cluster:
+            log.warning("reload: [service] or [cluster] changed; restart the service to apply it")
         old_feeds = {f.name: f for f in self.settings.enabled_feeds()}
         new_feeds = {f.name: f for f in new.enabled_feeds()}
-        kept = {"database": self.settings.database, "service": self.settings.service}
+        kept = {k: getattr(self.settings, k) for k in ("database", "service", "cluster")}
         self.settings = new.model_copy(update=kept)
         self.runner.update_settings(self.settings)
         self.alerts.update(self.settings.alerts)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from crawler import config, config_alerts
+from crawler import config, config_alerts, config_cluster
 from crawler.cli import build_parser
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -25,6 +25,7 @@ SECTIONS: list[type[BaseModel]] = [
     config_alerts.AlertConfig,
     config_alerts.ServiceConfig,
     config.WebConfig,
+    config_cluster.ClusterConfig,
 ]
 
 

@@ -7,7 +7,7 @@ Floors, bottom first (a module may import its own floor and the ones below):
   crawl     the event-loop side: spiders, middlewares, parse workers, writer, runner
   top       the service and its timetable, the command line, the web app (``web``), and
             what the service offers besides crawling: alerts (``crawler/alerts/``), metrics
-            (``metrics.py``)
+            (``metrics.py``), distributed mode (``crawler/cluster/``)
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "crawler"
 # and every module whose name starts with "cli_"
 TOP = {"cli", "service", "timetable", "metrics", "__main__"}
-FLOORS = {"shared": 0, "extract": 1, "store": 2, "crawl": 3, "top": 4, "alerts": 4, "web": 4}
+FLOORS = {"shared": 0, "extract": 1, "store": 2, "crawl": 3, "top": 4, "alerts": 4, "web": 4,
+          "cluster": 4}  # fmt: skip
 MAX_LINES = 400
 
 

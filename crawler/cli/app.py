@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from crawler.cli.alert_commands import ALERTS_COMMAND
 from crawler.cli.article_commands import ARTICLE_COMMANDS
+from crawler.cli.cluster_commands import CLUSTER_COMMANDS
 from crawler.cli.command import Command
 from crawler.cli.db_commands import DB_COMMAND
 from crawler.cli.discover_commands import DISCOVER_COMMANDS
@@ -28,6 +29,7 @@ from crawler.logs import configure_logging
 
 COMMANDS: tuple[Command, ...] = (
     *SERVICE_COMMANDS,
+    *CLUSTER_COMMANDS,
     *ARTICLE_COMMANDS,
     EXPORT_COMMAND,
     *REPORT_COMMANDS,

@@ -37,6 +37,11 @@ def db(settings: Settings, args: argparse.Namespace, path: Path) -> int:
     try:
         if args.action == "upgrade":
             print(upgrade_report(engine))
+            if settings.cluster.distributed:
+                from crawler.cluster.queue import ensure_schema
+
+                made = ensure_schema(url)
+                print("job queue: tables made" if made else "job queue: tables present")
             return 0
         report, at_head = current_report(engine)
         print(report)

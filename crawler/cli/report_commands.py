@@ -80,6 +80,10 @@ def status(settings: Settings, args: argparse.Namespace, path: Path) -> int:
         print(f"host {host}: paused until {short_time(until)} (answered {code} with Retry-After)")
     for target in failing:  # a line per alert target that fails (`alerts list`: all of them)
         print(failing_line(target))
+    if settings.cluster.distributed:
+        from crawler.cli.cluster_commands import print_queue
+
+        print_queue(settings)
     return 0
 
 

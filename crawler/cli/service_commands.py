@@ -215,6 +215,11 @@ def check_config(settings: Settings, args: argparse.Namespace, path: Path) -> in
         f"{path}: ok — {len(feeds)} feeds ({enabled} enabled), {len(settings.sites)} site rules,"
         f" {len(settings.alerts)} alerts, database {shown_url(settings.database.url)}"
         + (f", metrics at {settings.service.metrics}" if settings.service.metrics else "")
+        + (
+            f", distributed (queue {settings.cluster.queue!r})"
+            if settings.cluster.distributed
+            else ""
+        )
     )
     return 0
 

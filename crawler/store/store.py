@@ -244,14 +244,16 @@ class Store:
             if state is not None:
                 state.next_run_at = next_run_at
 
-    def close_interrupted_runs(self) -> set[str]:
-        """Mark runs left 'running' by a killed process as interrupted; returns their feeds."""
+    def close_interrupted_runs(self, only: Iterable[str] | None = None) -> set[str]:
+        """Mark runs left 'running' by a killed process as interrupted (``only`` those of
+        these feeds: a dead cluster worker's); returns their feeds."""
+        running = CrawlRun.outcome == "running"
+        if only is not None:
+            running = running & CrawlRun.feed.in_(list(only))
         with self.writing() as session:
-            feeds = set(session.scalars(select(CrawlRun.feed).where(CrawlRun.outcome == "running")))
+            feeds = set(session.scalars(select(CrawlRun.feed).where(running)))
             session.execute(
-                update(CrawlRun)
-                .where(CrawlRun.outcome == "running")
-                .values(outcome="interrupted", finished_at=utcnow())
+                update(CrawlRun).where(running).values(outcome="interrupted", finished_at=utcnow())
             )
             return feeds
 
