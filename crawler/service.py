@@ -53,7 +53,6 @@ class Service:
         self.store = Store.open(settings.database)
         self.runner = FeedRunner(settings, self.store)
         # Next runs and why (adaptive intervals, Retry-After, back-off): crawler.timetable.
-        self.timetable = Timetable(self.store, self.runner.pauses)
         self.scheduler: AsyncIOScheduler | None = None
         self._stopping: asyncio.Future[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -69,6 +68,8 @@ class Service:
         # Distributed mode: feed runs are deferred to the cluster's workers (crawler.cluster).
         distributed = settings.cluster.distributed
         self.leader = Leader(lambda: self.settings, self.store) if distributed else None
+        # Next runs and why (adaptive intervals, Retry-After, back-off): crawler.timetable.
+        self.timetable = Timetable(self.store, self.runner.pauses, shared=distributed)
         self.exit_code = 0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -290,6 +291,7 @@ class Service:
                 return
             if self.leader:  # a worker runs it; this run's articles are the last one's
                 await self.leader.defer(feed, next_run())
+                await self.timetable.after_defer(feed)
                 self.alert_loop.poke()
                 return
             outcome = await self.runner.run_feed(feed, next_run_at=next_run)

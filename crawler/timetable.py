@@ -5,6 +5,10 @@ interval after every run (crawler.polling: the observed rate of new articles wit
 bounds, never below the server's hint). A host that answered Retry-After holds every feed
 on it until the pause ends (:meth:`Timetable.wait_for_host`), and a failing feed backs off.
 The next run time and its reason are saved for ``newsmon status``.
+
+In distributed mode the leader only queues runs and workers make them: the workers save
+each run, its server hint and any host pause in the database, and the leader re-plans from
+there when it queues the next run (:meth:`Timetable.after_defer`), one run behind.
 """
 
 from __future__ import annotations
@@ -47,10 +51,20 @@ def _at(when: datetime) -> str:
     return when.isoformat(timespec="seconds")
 
 
+def hint_of(outcome: FeedOutcome) -> tuple[float | None, str | None] | None:
+    """The server's polling hint of a run, to save: None when the run did not read its feed
+    whole (keep the old one), ``(None, None)`` when it did and found none (forget it)."""
+    if outcome.poll_hint is not None:
+        return outcome.poll_hint[0].total_seconds(), outcome.poll_hint[1]
+    return (None, None) if outcome.hints_read else None
+
+
 class Timetable:
-    def __init__(self, store: Store, pauses: HostPauses) -> None:
+    def __init__(self, store: Store, pauses: HostPauses, shared: bool = False) -> None:
         self.store = store
         self.pauses = pauses
+        # Distributed mode: pauses are found by workers, so read them from the database.
+        self.shared = shared
         self.scheduler: AsyncIOScheduler | None = None
 
     def interval_of(self, feed: FeedConfig) -> timedelta | None:
@@ -70,6 +84,8 @@ class Timetable:
     async def wait_for_host(self, feed: FeedConfig) -> bool:
         """True when the feed's host is paused (Retry-After): its run is moved to the end of
         the pause, and this due run is not made."""
+        if self.shared:
+            self.pauses.load(await asyncio.to_thread(self.store.host_pauses, utcnow()))
         until = self.pauses.paused_until(feed_host(feed))
         if until is None:
             return False
@@ -129,11 +145,7 @@ class Timetable:
         if job is None:
             return  # removed by a reload meanwhile
         now = utcnow()
-        hint: tuple[float | None, str | None] | None = None
-        if outcome.poll_hint is not None:
-            hint = (outcome.poll_hint[0].total_seconds(), outcome.poll_hint[1])
-        elif outcome.hints_read:
-            hint = (None, None)  # the feed read whole said nothing: forget the old hint
+        hint = hint_of(outcome)
         interval: float | None = None
         if feed.schedule.adaptive:
             plan = await asyncio.to_thread(self.plan, feed, outcome, now)
@@ -152,3 +164,21 @@ class Timetable:
         await asyncio.to_thread(self.store.save_plan, feed.name, at, reason, interval, hint)
         if feed.schedule.adaptive:
             log.info("feed %s: next run at %s (%s)", feed.name, _at(at) if at else "none", reason)
+
+    async def after_defer(self, feed: FeedConfig) -> None:
+        """Distributed mode: re-plan an adaptive feed from the runs and the hint its workers
+        saved, now that its next run is queued."""
+        job = self.scheduler.get_job(feed.name) if self.scheduler else None
+        if job is None or not feed.schedule.adaptive or self.scheduler is None:
+            return
+        plan = await asyncio.to_thread(self.plan, feed, None, utcnow())
+        job = self.scheduler.reschedule_job(
+            feed.name, trigger=feed.schedule.trigger(feed.timezone, plan.interval)
+        )
+        await asyncio.to_thread(
+            self.store.save_plan,
+            feed.name,
+            job.next_run_time,
+            plan.reason,
+            plan.interval.total_seconds(),
+        )

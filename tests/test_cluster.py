@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.cluster.listing import WorkerRow, live_workers
-from crawler.store.models import Article, CrawlRun
+from crawler.store.models import Article, CrawlRun, FeedState
 from crawler.store.store import Store
 from tests.newssites import FixtureNetwork
 from tests.service_process import ROOT, ServiceProcess, only_feeds_enabled, wait_for
@@ -365,3 +365,60 @@ def test_sigterm_hands_an_unfinished_feed_back_to_the_queue(
         assert scheduler.terminate() == 0, scheduler.log[-3000:]
     finally:
         store.close()
+
+
+def test_adaptive_schedules_and_retry_after_hold_across_the_cluster(
+    tmp_path: Path, pg_url: str, cluster: list[ServiceProcess | WorkerProcess]
+) -> None:
+    """Workers make the runs, the leader plans them: the server's hint a worker read
+    (Cache-Control max-age=3) spaces the leader's adaptive plan, and a Retry-After one
+    worker met holds the host on the other worker too."""
+    from tests.pollsite import PollSite
+    from tests.test_adaptive import gaps, settings_file
+
+    with (
+        PollSite(name="cached", published=1, publish_per_fetch=1, cache_control="max-age=3")
+        as cached,
+        PollSite(name="busyhost", published=1, publish_per_fetch=1) as throttled,
+    ):  # fmt: skip
+        settings = settings_file(
+            tmp_path,
+            [("cached", cached.url("/feed.xml")), ("throttled", throttled.url("/feed.xml"))],
+        )
+        text = settings.read_text(encoding="utf-8").replace(
+            f'url = "sqlite:///{tmp_path}/news.db"', f'url = "{pg_url}"'
+        )
+        settings.write_text(
+            '[cluster]\nmode = "distributed"\n'
+            f'stalled_after = "{STALLED_AFTER:.0f}s"\npoll_interval = 0.2\n' + text,
+            encoding="utf-8",
+        )
+        workers = [WorkerProcess(settings, f"worker{i}", concurrency=2) for i in range(2)]
+        cluster.extend(workers)
+        leader = ServiceProcess(settings, "leader.log")
+        cluster.append(leader)
+        wait_for("runs of the busy host", lambda: len(throttled.feed_times()) >= 3, 60, leader)
+        throttled.throttle(503, "6", prefix="/feed.xml")
+        wait_for("the throttled answer", lambda: throttled.count("/feed.xml") >= 4, 30, leader)
+        held_from = throttled.feed_times()[3]
+        wait_for("a run after the pause", lambda: len(throttled.feed_times()) >= 5, 30, leader)
+        wait_for("planned runs", lambda: len(cached.feed_times()) >= 6, 60, leader)
+        assert leader.terminate() == 0, leader.log[-3000:]
+        for worker in workers:
+            assert worker.terminate() == 0, worker.log[-3000:]
+    times = cached.feed_times()
+    print("cached (max-age=3) intervals in distributed mode:", gaps(times))
+    # The first runs are planned before any worker has read the hint; after that the leader
+    # plans every 3 s, not the 1 s minimum. Each run starts when a worker takes its job, so
+    # a gap at the server varies by the queue's latency, which does not add up over runs.
+    later = gaps(times[2:])
+    assert min(later) > 2.0 and (times[-1] - times[2]) / len(later) >= 2.9, gaps(times)
+    with Store.open(pg_url) as store, store.reading() as session:
+        state = session.get(FeedState, "cached")
+        assert state is not None and state.poll_interval is not None
+        assert state.poll_interval >= 3.0 and "Cache-Control max-age=3" in str(
+            state.next_run_reason
+        ), (state.poll_interval, state.next_run_reason)
+    # No request to the paused host from either worker until its Retry-After (6 s) ends.
+    assert throttled.feed_times()[4] - held_from >= 6 - CLOCK_SLACK, throttled.feed_times()
+    assert "Traceback" not in leader.log + "".join(w.log for w in workers)

@@ -42,7 +42,8 @@ from crawler.cluster.queue import (
 from crawler.config import Settings, load_settings
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, UnknownFeedError
-from crawler.store.store import Store
+from crawler.store.store import Store, utcnow
+from crawler.timetable import hint_of
 
 log = logging.getLogger("crawler.cluster.worker")
 
@@ -228,7 +229,13 @@ class ClusterWorker:
         if not self.runner.stopping:
             self._jobs_running += 1
             try:
+                # Pauses other workers met (Retry-After) hold this one too.
+                pauses = await asyncio.to_thread(self.store.host_pauses, utcnow())
+                self.runner.pauses.load(pauses)
                 outcome = await self.runner.run_feed(feed, next_run_at=lambda: at)
+                hint = hint_of(outcome)
+                if hint is not None:  # for the leader's next plan of an adaptive feed
+                    await asyncio.to_thread(self.store.save_poll_hint, feed.name, hint)
                 # Keep the host's lock until its next request may start, wherever it runs.
                 await self.runner.host_guard.settle(feed_lock(feed.url))
             finally:

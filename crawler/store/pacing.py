@@ -124,3 +124,11 @@ class PacingRecords:
                 state.poll_interval = interval
             if hint is not None:
                 state.poll_hint, state.poll_hint_reason = hint
+
+    def save_poll_hint(self, feed: str, hint: tuple[float | None, str | None]) -> None:
+        """The server's polling hint a run read (``(None, None)``: it gave none), saved by
+        the cluster worker that ran it for the leader's next plan."""
+        with self._database.writing() as session:
+            state = session.get(FeedState, feed)
+            if state is not None:
+                state.poll_hint, state.poll_hint_reason = hint

@@ -99,6 +99,7 @@ class Store:
             pacing.save_article_checks,
         )
         self.past_runs, self.save_plan = pacing.past_runs, pacing.save_plan
+        self.save_poll_hint = pacing.save_poll_hint
 
     @classmethod
     def open(
