@@ -26,6 +26,7 @@ its twins too; the window holds for them as for every member.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -51,9 +52,6 @@ from crawler.store.models import Article, ArticleSignature, Base, LshBand
 WINDOW = timedelta(days=3)  # wire copies run within hours; a cluster never spans more
 MAX_CANDIDATES = 50  # strongest band matches first; a stock paragraph cannot flood the check
 
-# Any constant works; it only has to be the same in every newsmon process.
-_CLUSTER_LOCK_KEY = 0x6E65_7773_6D6F_6E31 & 0x7FFF_FFFF_FFFF_FFFF
-
 
 @dataclass(frozen=True)
 class Match:
@@ -65,17 +63,36 @@ class Match:
     containment: float
 
 
-def lock_clusters(session: Session) -> None:
-    """Serialise cluster assignment across workers until this transaction ends.
+def lock_clusters(session: Session, content_hash: str, signature: Signature | None) -> None:
+    """Serialise the saves that could join one cluster, until this transaction ends.
 
     PostgreSQL runs READ COMMITTED: two workers saving copies of one story at once would
-    not see each other's bands. Holding this lock from before a save's first write until
-    its commit means the later of two saves always sees the earlier one. Taking it before
-    any row is written avoids a lock-order deadlock. SQLite needs nothing: its write
-    transactions (BEGIN IMMEDIATE) are serial already.
+    not see each other's bands. Each save takes an advisory lock per LSH bucket of its
+    signature and one for its content hash (exact copies, also those too short for a
+    signature): two saves that could match share a bucket or the hash, so the later one
+    waits for the earlier one's commit and sees it, while saves of unrelated stories go on
+    side by side (one lock for every save made each worker wait for every other's commit:
+    bench/cluster.py). The keys are taken in one order, and before any row is written, so
+    two saves cannot deadlock on them. SQLite needs nothing: its write transactions (BEGIN
+    IMMEDIATE) are serial already.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLUSTER_LOCK_KEY})
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    names = [f"hash:{content_hash}"]
+    if signature is not None:
+        names += [f"band:{band}:{bucket}" for band, bucket in signature.bands()]
+    keys = sorted({_lock_key(name) for name in names})
+    # unnest scans the sorted array in order, so the locks are taken in that order.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+        {"keys": keys},
+    )
+
+
+def _lock_key(name: str) -> int:
+    """A signed 64-bit advisory lock key, the same in every newsmon process."""
+    digest = hashlib.blake2b(f"newsmon-cluster:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def published_when() -> ColumnElement[datetime]:

@@ -172,7 +172,8 @@ class ArticleSaver:
         learned: dict[str, bool] = {}
         outcome: SaveOutcome
         if article is None:
-            lock_clusters(session)  # before the content is looked up: see the module doc
+            # Before the content is looked up: see crawler.store.clusters.
+            lock_clusters(session, digest, fingerprint.signature)
             article = session.scalars(
                 select(Article)
                 .where(Article.site == site, Article.content_hash == digest)
@@ -192,7 +193,8 @@ class ArticleSaver:
             outcome = "unchanged"
 
         if outcome in ("new", "version"):
-            lock_clusters(session)  # before the first write; see crawler.store.clusters
+            # Before the first write: see crawler.store.clusters.
+            lock_clusters(session, digest, fingerprint.signature)
         link_urls: list[str] = all_urls
         if article is None:
             article = _new_article(parsed, digest, fetched_at)
