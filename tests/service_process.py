@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -22,13 +22,21 @@ T = TypeVar("T")
 class ServiceProcess:
     """``python scheduler.py --settings PATH`` with stderr collected to a file."""
 
-    def __init__(self, settings: Path, log_name: str = "service.log") -> None:
+    def __init__(
+        self,
+        settings: Path,
+        log_name: str = "service.log",
+        command: Sequence[str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        """``command``: the arguments after ``python`` (default: the service itself)."""
         self.settings = settings
         self.log_path = settings.parent / log_name
         self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
+        argv = command or [str(ROOT / "scheduler.py"), "--settings", str(settings)]
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "scheduler.py"), "--settings", str(settings)],
-            cwd=settings.parent,
+            [sys.executable, *argv],
+            cwd=cwd or settings.parent,
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             text=True,

@@ -12,8 +12,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -37,46 +35,17 @@ CLOCK_SLACK = 0.03
 STALLED_AFTER = 3.0  # seconds without a heartbeat before a worker counts as dead
 
 
-class WorkerProcess:
+class WorkerProcess(ServiceProcess):
     """``python -m crawler worker`` with stderr collected to a file."""
 
     def __init__(self, settings: Path, name: str, concurrency: int = 1) -> None:
-        self.log_path = settings.parent / f"{name}.log"
-        self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "worker", "--settings", str(settings),
-             "--concurrency", str(concurrency)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=self._log,
-            text=True,
-        )  # fmt: skip
-
-    @property
-    def log(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(encoding="utf-8")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def terminate(self, timeout: float = 60) -> int:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
-
-    def close(self) -> None:
-        if self.alive():
-            self.process.kill()
-            self.process.wait(30)
-        self._log.close()
+        command = ["-m", "crawler", "worker", "--settings", str(settings),
+                   "--concurrency", str(concurrency)]  # fmt: skip
+        super().__init__(settings, f"{name}.log", command, cwd=ROOT)
 
 
-def cluster_settings(
-    tmp_path: Path, network: FixtureNetwork, pg_url: str, every: str = "1h", **crawl: object
-) -> Path:
-    settings = write_settings(tmp_path, network, every=every, **crawl)
+def distributed(settings: Path, tmp_path: Path, pg_url: str) -> Path:
+    """The test's settings.toml moved to ``pg_url`` in distributed mode."""
     text = settings.read_text(encoding="utf-8").replace(
         f'url = "sqlite:///{tmp_path}/news.db"', f'url = "{pg_url}"'
     )
@@ -86,6 +55,12 @@ def cluster_settings(
     )
     settings.write_text(text, encoding="utf-8")
     return settings
+
+
+def cluster_settings(
+    tmp_path: Path, network: FixtureNetwork, pg_url: str, every: str = "1h", **crawl: object
+) -> Path:
+    return distributed(write_settings(tmp_path, network, every=every, **crawl), tmp_path, pg_url)
 
 
 @pytest.fixture
@@ -378,18 +353,8 @@ def test_adaptive_schedules_and_retry_after_hold_across_the_cluster(
         as cached,
         PollSite(name="busyhost", published=1, publish_per_fetch=1) as throttled,
     ):  # fmt: skip
-        settings = settings_file(
-            tmp_path,
-            [("cached", cached.url("/feed.xml")), ("throttled", throttled.url("/feed.xml"))],
-        )
-        text = settings.read_text(encoding="utf-8").replace(
-            f'url = "sqlite:///{tmp_path}/news.db"', f'url = "{pg_url}"'
-        )
-        settings.write_text(
-            '[cluster]\nmode = "distributed"\n'
-            f'stalled_after = "{STALLED_AFTER:.0f}s"\npoll_interval = 0.2\n' + text,
-            encoding="utf-8",
-        )
+        feeds = [("cached", cached.url("/feed.xml")), ("throttled", throttled.url("/feed.xml"))]
+        settings = distributed(settings_file(tmp_path, feeds), tmp_path, pg_url)
         workers = [WorkerProcess(settings, f"worker{i}", concurrency=2) for i in range(2)]
         cluster.extend(workers)
         leader = ServiceProcess(settings, "leader.log")
