@@ -131,3 +131,22 @@ def test_host_guard_spaces_from_when_the_request_left_unit() -> None:
 
     sent_at, second_start = asyncio.run(scenario())
     assert second_start - sent_at >= 0.2 - 0.005
+
+
+def test_host_guard_spaces_from_when_the_response_came_back_unit() -> None:
+    """A request the reactor held after the handler reaches the server late; its response
+    is the one moment known to follow, so the next request waits the delay from there."""
+
+    async def scenario() -> tuple[float, float]:
+        guard = HostGuard(concurrency=1, delay=0.2)
+        loop = asyncio.get_running_loop()
+        first = await guard.acquire("news.example")
+        guard.sent(first)
+        await asyncio.sleep(0.15)  # on the wire, then the response
+        guard.release(first)
+        answered_at = loop.time()
+        await guard.acquire("news.example")
+        return answered_at, loop.time()
+
+    answered_at, second_start = asyncio.run(scenario())
+    assert second_start - answered_at >= 0.2 - 0.005

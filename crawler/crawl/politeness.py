@@ -5,10 +5,12 @@ run is its own crawler, so two feeds of one site running at once would double th
 it. :class:`HostGuard` lives in the runner and is shared by every crawl; a downloader
 middleware (:class:`~crawler.crawl.middlewares.HostGuardMiddleware`) asks it for a slot
 before each request and gives the slot back when the response (or the failure) arrives.
-A host's robots.txt ``Crawl-delay`` widens its spacing. The spacing counts from when a
-request reaches the download handler (:meth:`HostGuard.sent`), not from when it took its
-slot: on a busy machine a request can wait in Scrapy's downloader queue a good part of the
-delay after its slot, and the server would see the next one too soon.
+A host's robots.txt ``Crawl-delay`` widens its spacing. The spacing counts from the later
+of when a request reaches the download handler (:meth:`HostGuard.sent`) and when its
+response came back (:meth:`HostGuard.release`), not from when it took its slot: on a busy
+machine a request can wait in Scrapy's downloader queue, or in the reactor after the
+handler, a good part of the delay, and the server would see the next one too soon. Its
+response is the one moment known to come after the server saw it.
 
 Re-checks of stored articles for edits may take only a share of a host's requests
 (``[crawl] revisit_share``), counted over its last RECENT_REQUESTS requests.
@@ -87,6 +89,9 @@ class HostGuard:
         token.last_start = max(token.last_start, asyncio.get_running_loop().time())
 
     def release(self, token: _Host) -> None:
+        """The response (or failure) of the request holding ``token`` is in: the next
+        request of its host is spaced from now at the earliest."""
+        token.last_start = max(token.last_start, asyncio.get_running_loop().time())
         token.slots.release()
 
     async def settle(self, host: str) -> None:
