@@ -26,6 +26,7 @@ from crawler.alerts.dispatch import AlertDispatcher, AlertLoop
 from crawler.alerts.targets import check_targets
 from crawler.cluster.leader import Leader, wait_for_leadership
 from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings, load_settings
+from crawler.crawl.outage import log_failure
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, StoreError, UnknownFeedError
 from crawler.metrics import ServiceMetrics
@@ -145,8 +146,8 @@ class Service:
             )
             await self._stopping
             await self._shutdown()
-        except Exception:
-            log.exception("service failed")
+        except Exception as exc:
+            log_failure(log, "service failed", exc)
             self.exit_code = 1
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -299,10 +300,10 @@ class Service:
             if self.metrics is not None:
                 self.metrics.record_run(outcome)
             self.alert_loop.poke()  # its articles are committed: match and send them
-        except Exception:
+        except Exception as exc:
             # Anything that escapes the runner (the database gone away) must not stop the
             # timetable: the feed runs again at its next time.
-            log.exception("feed %s: run failed", feed_name)
+            log_failure(log, f"feed {feed_name}: run failed", exc)
 
     async def _watch_settings_file(self) -> None:
         """Reload when settings.toml changes on disk (checked every few seconds)."""
@@ -336,9 +337,9 @@ class Service:
                 self._lock_lost = exc
                 self.request_stop("service lock lost")
                 return
-            except Exception:
+            except Exception as exc:
                 # Unchecked, the lock could be gone unnoticed: stopping is the safe side.
-                log.exception("service lock check failed")
+                log_failure(log, "service lock check failed", exc)
                 self.exit_code = 1
                 self.request_stop("service lock check failed")
                 return

@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.config import FeedConfig
 from crawler.config_values import format_duration
+from crawler.crawl.outage import reason_of, unavailable_reason
 from crawler.crawl.pauses import HostPauses
 from crawler.crawl.runner import FeedOutcome
 from crawler.polling import WINDOW_FACTOR, Plan, RunSample, plan_next
@@ -161,7 +162,14 @@ class Timetable:
             reason = f"Retry-After: {feed_host(feed)} paused until {_at(paused)}"
             job.modify(next_run_time=paused)
             at = paused
-        await asyncio.to_thread(self.store.save_plan, feed.name, at, reason, interval, hint)
+        try:
+            await asyncio.to_thread(self.store.save_plan, feed.name, at, reason, interval, hint)
+        except Exception as exc:
+            # The run is over and its job re-planned in memory: a database that is away
+            # (a full disk) costs only ``status`` its reason until the next run saves one.
+            if unavailable_reason(exc) is None:
+                raise
+            log.warning("feed %s: next run's plan not saved: %s", feed.name, reason_of(exc))
         if feed.schedule.adaptive:
             log.info("feed %s: next run at %s (%s)", feed.name, _at(at) if at else "none", reason)
 

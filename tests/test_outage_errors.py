@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler.config import Settings
 from crawler.crawl.feedrun import ArticlePage, FeedRun
 from crawler.crawl.log_formatter import UrlOnlyLogFormatter
-from crawler.crawl.outage import Outage, unavailable_reason
+from crawler.crawl.outage import Outage, log_failure, unavailable_reason
 from crawler.extract.discovery import Candidate
 from crawler.store.database import create_db_engine, is_unavailable
 from crawler.store.store import Store
@@ -208,3 +208,26 @@ def test_an_error_nobody_expected_keeps_the_validators_unsaved(tmp_path: Path) -
     assert run.unsaved == {"ValueError: unexpected": 1}
     assert pipeline.run is run
     workers.close()
+
+
+def test_a_failure_is_one_line_for_the_operator_and_a_traceback_only_when_debugging(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = _error_of(f"sqlite:///{tmp_path / 'news.db'}", "SELECT * FROM no_such_table")
+    logger = logging.getLogger("crawler.test_failures")
+    with caplog.at_level(logging.INFO, logger="crawler.test_failures"):
+        log_failure(logger, "feed wire: run failed", missing)
+        log_failure(logger, "alerts: pass failed", ValueError("bad target\nsecond line"))
+    assert [(r.levelno, r.getMessage(), r.exc_info) for r in caplog.records] == [
+        (
+            logging.ERROR,
+            "feed wire: run failed: database error: no such table: no_such_table",
+            None,
+        ),
+        (logging.ERROR, "alerts: pass failed: ValueError: bad target", None),
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="crawler.test_failures"):
+        log_failure(logger, "worker failed", RuntimeError("boom"))
+    assert [r.levelno for r in caplog.records] == [logging.ERROR, logging.DEBUG]
+    assert caplog.records[1].exc_info is not None

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from crawler.alerts import messages
 from crawler.alerts.targets import SendResult, send, target_of
 from crawler.config_alerts import AlertConfig
+from crawler.crawl.outage import log_failure
 from crawler.store.alert_deliveries import Match, claim_due, mark_failed, mark_sent, next_due
 from crawler.store.alert_matches import Target, record_matches, start_alert
 from crawler.store.store import Store, utcnow
@@ -162,8 +163,8 @@ class AlertLoop:
                 report = await loop.run_in_executor(self._executor, self.dispatcher.run_pass)
                 if report.next_due is not None:
                     wait = min(max(report.next_due - utcnow(), timedelta(seconds=0.5)), wait)
-            except Exception:
-                log.exception("alerts: pass failed; pending messages are tried again later")
+            except Exception as exc:
+                log_failure(log, "alerts: pass failed, pending messages tried again later", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait.total_seconds())
 

@@ -28,6 +28,7 @@ from procrastinate.jobs import Status
 
 from crawler.cluster.queue import TASK, ensure_schema, feed_lock, make_app, queued_now
 from crawler.config import FeedConfig, Settings
+from crawler.crawl.outage import log_failure
 from crawler.errors import ServiceLockedError, UnknownFeedError
 from crawler.store.lock import ServiceLock
 from crawler.store.store import Store
@@ -111,8 +112,8 @@ class Leader:
             await asyncio.sleep(WATCH_SECONDS)
             try:
                 await self.requeue_stalled()
-            except Exception:  # the database away for a moment: try again next time
-                log.exception("checking for stalled jobs failed")
+            except Exception as exc:  # the database away for a moment: try again next time
+                log_failure(log, "checking for stalled jobs failed", exc)
 
     async def requeue_stalled(self) -> list[str]:
         """Run again elsewhere the feeds whose worker stopped beating; their names."""

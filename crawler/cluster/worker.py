@@ -40,6 +40,7 @@ from crawler.cluster.queue import (
     queued_now,
 )
 from crawler.config import Settings, load_settings
+from crawler.crawl.outage import log_failure
 from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
 from crawler.errors import SettingsError, UnknownFeedError
 from crawler.store.store import Store, utcnow
@@ -109,8 +110,8 @@ class ClusterWorker:
             if not await self._stop_crawls():
                 log.warning("crawls left unfinished: the leader runs their feeds again")
             log.info("worker stopped")
-        except Exception:
-            log.exception("worker failed")
+        except Exception as exc:
+            log_failure(log, "worker failed", exc)
             self.exit_code = 1
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.errors import DatabaseUnavailable, first_line
+from crawler.errors import DatabaseUnavailable, NewsmonError, first_line
 from crawler.store.database import is_unavailable
 
 log = logging.getLogger("crawler.crawl.outage")
@@ -45,6 +45,25 @@ def unavailable_reason(exc: BaseException) -> str | None:
     if is_unavailable(exc):
         return first_line(exc)
     return None
+
+
+def reason_of(exc: BaseException) -> str:
+    """One line: no SQL, no parameters (the engine hides them anyway), no traceback."""
+    if isinstance(exc, SQLAlchemyError):
+        reason = unavailable_reason(exc)
+        return f"database unavailable: {reason}" if reason else f"database error: {first_line(exc)}"
+    message = str(exc).strip()
+    first = message.splitlines()[0] if message else ""
+    if isinstance(exc, NewsmonError):  # ours: the message says it all
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """``what`` failed: one line with the reason for the operator; the traceback only at
+    DEBUG level, for whoever debugs newsmon itself (a log is read by users)."""
+    logger.error("%s: %s", what, reason_of(exc))
+    logger.debug("%s: traceback", what, exc_info=exc)
 
 
 class Outage:

@@ -23,10 +23,10 @@ from crawler.article import ParseHints, entry_fields
 from crawler.crawl.context import context_of
 from crawler.crawl.feedrun import ArticlePage, FeedRun
 from crawler.crawl.in_flight import NOT_ARTICLE, STORED, InFlight
-from crawler.crawl.outage import unavailable_reason
+from crawler.crawl.outage import reason_of
 from crawler.crawl.parsing import Parsed
 from crawler.crawl.workers import ArticleWorkers
-from crawler.errors import NewsmonError, StoreError, WorkerCrashed, first_line
+from crawler.errors import StoreError, WorkerCrashed
 from crawler.store.saves import SaveRequest
 from crawler.store.store import utcnow
 from crawler.urls import site_of, url_key
@@ -86,7 +86,7 @@ class StorePipeline:
         """An error nobody expected (Scrapy has logged it): the article is not stored, and
         the next run must fetch it again."""
         if isinstance(item, ArticlePage):
-            self.run.not_stored(item.url, _reason(failure.value or RuntimeError()))
+            self.run.not_stored(item.url, reason_of(failure.value or RuntimeError()))
 
     def close_spider(self) -> None:
         summary = self.run.unsaved_summary()
@@ -103,7 +103,7 @@ class StorePipeline:
             ending = (NOT_ARTICLE, False) if result is None else STORED
             return item
         except DropItem as exc:
-            ending = (f"not stored: {_reason(exc.__cause__ or exc)}", True)
+            ending = (f"not stored: {reason_of(exc.__cause__ or exc)}", True)
             raise
         finally:
             self.run.articles_done += 1
@@ -125,7 +125,7 @@ class StorePipeline:
         except (WorkerCrashed, StoreError, SQLAlchemyError) as exc:
             # Whatever kept it from the database, the next run fetches it again: the
             # feed's validators are not saved after this run.
-            run.not_stored(item.url, _reason(exc))
+            run.not_stored(item.url, reason_of(exc))
             raise DropItem(f"not stored: {item.url}") from exc
         if parsed is None or result is None:
             run.not_articles += 1
@@ -135,15 +135,3 @@ class StorePipeline:
         run.counts.count_save(result.outcome)
         self.stats.inc_value(f"newsmon/article_{result.outcome}")
         return result
-
-
-def _reason(exc: BaseException) -> str:
-    """One line: no SQL, no parameters (the engine hides them anyway), no traceback."""
-    if isinstance(exc, SQLAlchemyError):
-        reason = unavailable_reason(exc)
-        return f"database unavailable: {reason}" if reason else f"database error: {first_line(exc)}"
-    message = str(exc).strip()
-    first = message.splitlines()[0] if message else ""
-    if isinstance(exc, NewsmonError):  # ours: the message says it all
-        return first or type(exc).__name__
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -199,7 +199,7 @@ class FeedRunner:
     ) -> FeedOutcome:
         from crawler.crawl.context import CrawlContext, FeedCrawler
         from crawler.crawl.feedrun import FeedRun
-        from crawler.crawl.outage import call_waiting_out_outages
+        from crawler.crawl.outage import call_waiting_out_outages, log_failure, reason_of
         from crawler.crawl.spider import FeedSpider
 
         run = FeedRun(feed=feed, settings=self.settings, store=self.store, timing=self.page_timing)
@@ -236,7 +236,7 @@ class FeedRunner:
             left = self.settings.crawl.max_run_time.total_seconds() - (time.monotonic() - started)
             await settle_waits(run, left)
         except Exception as exc:  # a crawl that blows up must not take the service with it
-            log.exception("feed %s: crawl crashed", feed.name)
+            log_failure(log, f"feed {feed.name}: crawl crashed", exc)
             crash = f"crawl crashed: {type(exc).__name__}: {exc}"
         finally:
             progress.cancel()
@@ -256,7 +256,7 @@ class FeedRunner:
         try:
             await asyncio.to_thread(self.store.save_article_checks, run.article_checks)
         except Exception as exc:  # only a cache of validators: the next re-check fetches whole
-            log.warning("feed %s: article validators not saved: %s", feed.name, exc)
+            log.warning("feed %s: article validators not saved: %s", feed.name, reason_of(exc))
         try:
             # Not after a stopped run either: a 304 next time would hide what it did not fetch.
             if run.may_save_validators and not self.stopping and not stop.is_set:
