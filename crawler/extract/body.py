@@ -1,8 +1,10 @@
 """The article body: trafilatura's main-text extraction, then our own chrome filter.
 
 trafilatura (``favor_precision=True``, no comments, no tables, ``deduplicate=False`` so
-its output never depends on what the process parsed before) finds the main text on a copy
-of the shared lxml tree, so the caller's tree stays intact. That copy first loses what
+its output never depends on what the process parsed before; its cascade run by
+:mod:`crawler.extract.main_text`) finds the main text on a copy of the shared lxml tree, so
+the caller's tree stays intact. That copy first loses what is never shown (scripts but
+JSON-LD, styles, SVG: every XPath pass after walks a smaller tree), then what
 trafilatura tends to keep on news sites (``prune_chrome``: captions and photo boxes,
 credits, share bars, pull quotes, embedded social posts, e-mail sign-up boxes, tag lines,
 the kicker above the headline; in Python, because the same test as a ``prune_xpath``
@@ -24,15 +26,14 @@ from __future__ import annotations
 
 import copy
 import re
-import warnings
 from collections.abc import Iterable
 from typing import Any
 
-import trafilatura
 from lxml import etree
 
 from crawler.extract.elements import clean, text_of
 from crawler.extract.lead_image import photo_box
+from crawler.extract.main_text import main_text
 from crawler.extract.visible_dates import find_visible_date
 from crawler.textnorm import normalize_text, paragraph_key
 
@@ -198,6 +199,19 @@ _DATE_SHAPES = re.compile(
 )
 
 
+# Never shown as text, and trafilatura's cleaning drops them anyway: gone from the copy first,
+# every XPath pass of the cascade (and prune_chrome) walks a smaller tree. An SVG icon is
+# dozens of elements; JSON-LD stays (trafilatura looks there for forum threads).
+_UNSEEN = ("style", "svg", "noscript", "iframe", "link")
+
+
+def _drop_unseen(tree: Any) -> None:
+    etree.strip_elements(tree, *_UNSEEN, with_tail=False)
+    scripts = [s for s in tree.iter("script") if s.get("type") != "application/ld+json"]
+    for script in scripts:
+        script.drop_tree()
+
+
 def run_trafilatura(tree: Any, url: str) -> list[str]:
     """Paragraphs of trafilatura's main text, in order; [] when it finds nothing.
 
@@ -205,23 +219,10 @@ def run_trafilatura(tree: Any, url: str) -> list[str]:
     millisecond; trafilatura's own ``prune_xpath`` costs several on a real page).
     """
     tree = copy.deepcopy(tree)
+    _drop_unseen(tree)
     prune_chrome(tree)
     _flatten_ruby(tree)
-    with warnings.catch_warnings():
-        # trafilatura warns through logging, not warnings, today; this keeps a future
-        # DeprecationWarning inside it from failing a run under filterwarnings=error.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        document = trafilatura.bare_extraction(
-            tree,
-            url=url,
-            favor_precision=True,
-            include_comments=False,
-            include_tables=False,
-            include_images=False,
-            deduplicate=False,
-            with_metadata=False,
-        )
-    body = getattr(document, "body", None)
+    body = main_text(tree, url)
     if body is None:
         return []
     return _paragraphs(body)

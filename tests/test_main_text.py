@@ -1,0 +1,93 @@
+"""Our run of trafilatura's cascade gives what ``bare_extraction`` gives, fallback or not.
+
+:mod:`crawler.extract.main_text` runs trafilatura's stages itself so that it can leave out
+the readability/justext comparison where the first extraction is clearly good. These check
+that the cascade is trafilatura's (with the comparison always run, the body is the one
+``bare_extraction`` returns, on every golden page and on pages whose first extraction
+is poor) and that leaving the comparison out changes no body on those pages.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+import pytest
+import trafilatura
+from lxml import etree
+
+from crawler.extract import main_text as mt
+from crawler.extract.decoding import decode_html
+
+PAGES = Path(__file__).parent / "pages"
+URL = "https://news.example/2026/12/04/harbour-budget"
+SENTENCE = (
+    "The council approved the new harbour budget after a long debate about dredging costs "
+    "and the future of the ferry terminal. "
+)
+
+
+def _made_pages() -> dict[str, str]:
+    paragraphs = "".join(f"<p>{SENTENCE * 2}</p>" for _ in range(8))
+    return {
+        "a short story": f"<html><body><article><h1>Budget</h1><p>{SENTENCE}</p></article>"
+        "<aside><a href='/a'>Other story</a></aside></body></html>",
+        "a table layout": f"<html><body><table><tr><td><h1>Budget</h1>{paragraphs}</td></tr>"
+        "</table></body></html>",
+        "text in breaks": "<html><body><div class='story'><h1>Budget</h1><div>"
+        + "<br><br>".join(SENTENCE * 2 for _ in range(8))
+        + "</div></div><footer>(c) The Paper</footer></body></html>",
+        "a long story": f"<html><body><nav><a href='/'>Home</a></nav><article><h1>Budget</h1>"
+        f"{paragraphs}</article><footer>(c) The Paper</footer></body></html>",
+        "paragraphs and an iframe": f"<html><body><article><h1>Budget</h1>{paragraphs}"
+        "<iframe src='https://video.example/1'></iframe></article></body></html>",
+    }
+
+
+def _trees() -> list[tuple[str, Any]]:
+    trees = [
+        (page.stem, lxml.html.document_fromstring(decode_html(page.read_bytes(), None)))
+        for page in sorted(PAGES.glob("*.html"))
+    ]
+    trees += [(name, lxml.html.document_fromstring(html)) for name, html in _made_pages().items()]
+    return trees
+
+
+TREES = _trees()
+
+
+def _text(body: Any | None) -> str | None:
+    return None if body is None else etree.tostring(body, method="text", encoding="unicode")
+
+
+def _bare(tree: Any) -> str | None:
+    return _text(mt._bare_extraction(copy.deepcopy(tree), URL))
+
+
+@pytest.mark.skipif(not mt.CASCADE, reason="this trafilatura lacks the cascade's functions")
+@pytest.mark.parametrize(("name", "tree"), TREES, ids=[name for name, _ in TREES])
+def test_the_cascade_is_trafilaturas_and_the_gate_changes_no_body(name: str, tree: Any) -> None:
+    expected = _bare(tree)
+    assert _text(mt._cascade(copy.deepcopy(tree), URL, always_compare=True)) == expected
+    assert _text(mt.main_text(copy.deepcopy(tree), URL)) == expected
+
+
+def test_only_a_long_clean_extraction_in_paragraphs_skips_the_comparison() -> None:
+    def body(inner: str) -> Any:
+        return lxml.html.fragment_fromstring(inner, create_parent="body")
+
+    long_text = SENTENCE * 10
+    three = "".join(f"<p>{SENTENCE * 3}</p>" for _ in range(3))
+    assert mt.clearly_good(body(three), long_text)
+    assert not mt.clearly_good(body(three), SENTENCE)  # short
+    assert not mt.clearly_good(body(f"<p>{long_text}</p>"), long_text)  # one block
+    assert not mt.clearly_good(body(three + "<nav>Menu</nav>"), long_text)  # unclean
+    tables = "<table><tr><td>a</td></tr></table>" * 4
+    assert not mt.clearly_good(body(three + tables), long_text)  # a table layout
+
+
+def test_trafilatura_is_the_version_whose_cascade_we_run() -> None:
+    # main_text mirrors trafilatura_sequence of this minor version (see pyproject's pin).
+    assert trafilatura.__version__.startswith("2.3.")
