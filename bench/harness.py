@@ -154,3 +154,9 @@ def machine() -> str:
 
 def fmt_int(value: float) -> str:
     return f"{value:,.0f}"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of one live process, its own (0 once it is gone)."""
+    stat = _proc_stat(str(pid))
+    return stat[1] / os.sysconf("SC_CLK_TCK") if stat else 0.0

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pipeline.py [--articles 2000] [--growth 1000,10000,100000] [--only ...]
                              [--compare-threads] [--repeats 3] [--workdir DIR]
+    .venv/bin/python bench/pipeline.py --pages DIR [--repeat 3] [--concurrency 8]
 
 Everything goes through the product path — settings.toml → ``FeedRunner`` → feed spiders →
 ``StorePipeline`` → ``Store`` (SQLite file) — against a generated site on 127.0.0.1
@@ -24,6 +25,13 @@ and byte counts are the site's own.
   counts), ``--repeats`` runs each (the median is printed; ``revisit_window = "1s"`` so an
   earlier run's new articles are simply known). Each figure is printed with its ratio to
   the smallest size; flat means ratios near 1.
+* ``--pages DIR`` — instead of all that, a cold crawl of saved real pages (a directory in the
+  corpus format, see bench/savedpages.py), each served ``--repeat`` times on 4 loopback
+  hosts with one RSS feed each, through the same product path: stored articles/s, against
+  ``trafilatura.bare_extraction`` over the same pages in as many processes as the crawl
+  parses in and a fetch-only crawl; peak RSS of the crawl's process tree; CPU ms per
+  article for fetch, parse, fingerprint and write (which are measured, which derived: the
+  output says).
 """
 
 from __future__ import annotations
@@ -31,26 +39,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import random
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 # Siblings: a script's own folder is on sys.path (newsmon itself is installed in the venv).
-from gensite import WORDS, GeneratedSite, StoryInfo
+from gensite import GeneratedSite
 from harness import (
     fmt_int,
     machine,
+    process_cpu_seconds,
     report,
     run_child,
     tree_cpu_seconds,
     write_settings,
 )
+from prefill import prefill
+from savedpages import bench_pages
 
 SCRIPT = Path(__file__).resolve()
 PARTS = ("cold", "steady", "growth")
@@ -148,6 +157,12 @@ def child_crawl(settings_path: str, pipeline: str) -> None:
         outcomes = await runner.run_feeds(feeds)
         measured["wall"] = time.perf_counter() - started
         measured["cpu"] = tree_cpu_seconds() - cpu
+        # Before the stop reaps them: the CPU of the parse workers and of the writer process.
+        workers: Any = runner.article_workers
+        pool = workers._pool._processes if workers._pool else {}
+        writers = [w._process._processes for w in workers._batch_writers.values() if w._process]
+        measured["workers_cpu"] = sum(process_cpu_seconds(pid) for pid in pool)
+        measured["writer_cpu"] = sum(process_cpu_seconds(p) for w in writers for p in w)
         await runner.stop()
         return outcomes
 
@@ -159,7 +174,10 @@ def child_crawl(settings_path: str, pipeline: str) -> None:
         {
             "wall": measured["wall"],
             "cpu": measured["cpu"],
+            "workers_cpu": measured.get("workers_cpu", 0.0),
+            "writer_cpu": measured.get("writer_cpu", 0.0),
             "stored": stored,
+            "duplicates": sum(o.counts.duplicates for o in outcomes),
             "items": DiscardPipeline.seen,
             "new": sum(o.counts.articles_new for o in outcomes),
             "errors": sum(o.counts.errors for o in outcomes),
@@ -279,130 +297,6 @@ def bench_cold_and_steady(args: argparse.Namespace, workdir: Path, parts: set[st
         site.close()
 
 
-def prefill(url: str, total: int, known: list[StoryInfo], site: GeneratedSite, feed: str) -> None:
-    """``total`` stored articles, the last ``len(known)`` of them the site's, with SQLAlchemy
-    Core bulk inserts; all first seen long ago (outside the revisit window). Besides the
-    article rows it fills the tables a save reads that grow with history: URLs, versions,
-    feed links, tags, LSH bands (random buckets: no near-copies) and, where the schema has
-    them, the per-site paragraph counts of boilerplate learning."""
-    from sqlalchemy import Table
-
-    from crawler.dedup import content_hash
-    from crawler.minhash import BANDS
-    from crawler.store.models import Base
-    from crawler.store.store import Store, utcnow
-    from crawler.textnorm import paragraph_key
-    from crawler.urls import normalize_url, site_of, url_key
-
-    store = Store.open(url)
-    tables = Base.metadata.tables
-    rng = random.Random(total)
-    now = utcnow()
-    span = timedelta(days=365)
-    filler = total - len(known)
-    site_name = site_of(site.base_url)
-    chunk = 5000
-    paragraphs: dict[str, dict[str, Any]] = {}
-    try:
-        with store.engine.begin() as conn:
-            for start in range(1, total + 1, chunk):
-                rows: dict[str, list[dict[str, Any]]] = {name: [] for name in tables}
-                for article_id in range(start, min(total, start + chunk - 1) + 1):
-                    seen = now - span + (span - timedelta(days=30)) * (article_id / total)
-                    if article_id > filler:
-                        story = known[article_id - filler - 1]
-                        page_url = normalize_url(site.url(story.path)) or site.url(story.path)
-                        title, body, feed_name = story.title, "\n\n".join(story.paragraphs), feed
-                        tag = story.section
-                    else:
-                        page_url = site.url(f"/archive/{article_id}")
-                        title = " ".join(rng.choices(WORDS, k=8)).capitalize()
-                        body = " ".join(rng.choices(WORDS, k=80)).capitalize() + "."
-                        feed_name = f"archive-{article_id % 20}"
-                        tag = WORDS[article_id % 40]
-                    digest = content_hash(title, body)
-                    rows["articles"].append(
-                        {
-                            "id": article_id,
-                            "url": page_url,
-                            "canonical_url": page_url,
-                            "site": site_name,
-                            "title": title,
-                            "authors": [],
-                            "published_at": seen,
-                            "published_source": "json-ld",
-                            "published_precision": "second",
-                            "modified_at": None,
-                            "body": body,
-                            "summary": body[:200],
-                            "lead_image_url": None,
-                            "language": "en",
-                            "content_hash": digest,
-                            "first_seen_at": seen,
-                            "last_seen_at": seen,
-                            "last_fetched_at": seen,
-                            "version_count": 1,
-                            "cluster_id": article_id,
-                        }
-                    )
-                    rows["article_urls"].append(
-                        {
-                            "url_key": url_key(page_url),
-                            "url": page_url,
-                            "article_id": article_id,
-                            "first_seen_at": seen,
-                        }
-                    )
-                    rows["article_versions"].append(
-                        {
-                            "article_id": article_id,
-                            "version": 1,
-                            "content_hash": digest,
-                            "title": title,
-                            "body": body,
-                            "modified_at": None,
-                            "fetched_at": seen,
-                        }
-                    )
-                    rows["article_feeds"].append(
-                        {"article_id": article_id, "feed": feed_name, "first_seen_at": seen}
-                    )
-                    rows["article_tags"].append({"article_id": article_id, "tag": tag})
-                    rows["lsh_bands"].extend(
-                        {
-                            "band": band,
-                            "bucket": rng.getrandbits(64) - 2**63,
-                            "article_id": article_id,
-                        }
-                        for band in range(BANDS)
-                    )
-                    for paragraph in body.split("\n\n"):
-                        key = paragraph_key(paragraph)
-                        paragraphs.setdefault(
-                            key,
-                            {
-                                "site": site_name,
-                                "paragraph_key": key,
-                                "article_count": 0,
-                                "first_article_seq": article_id,
-                                "first_seen_at": seen,
-                                "last_seen_at": seen,
-                            },
-                        )["article_count"] += 1
-                for name, values in rows.items():
-                    if values:
-                        conn.execute(Table.insert(tables[name]), values)
-            if "site_paragraphs" in tables:
-                conn.execute(Table.insert(tables["site_paragraphs"]), list(paragraphs.values()))
-            if "site_paragraph_stats" in tables:
-                conn.execute(
-                    Table.insert(tables["site_paragraph_stats"]),
-                    [{"site": site_name, "article_count": total, "updated_at": now}],
-                )
-    finally:
-        store.close()
-
-
 def bench_growth(args: argparse.Namespace, workdir: Path) -> None:
     sizes = [int(s) for s in args.growth.split(",") if s.strip()]
     known, new, repeats = args.known, args.new, max(1, args.repeats)
@@ -480,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         help="cold: also crawl with the previous pipeline design (threads only)",
     )
     parser.add_argument("--workdir", type=Path, help="keep the databases here")
+    parser.add_argument("--pages", type=Path, help="cold crawl of saved pages in DIR instead")
+    parser.add_argument("--repeat", type=int, default=3, help="--pages: copies of each page")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
@@ -496,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
+        if args.pages is not None:
+            bench_pages(args.pages, args.repeat, args.concurrency, workdir, SCRIPT)
+            return 0
         if parts & {"cold", "steady"}:
             bench_cold_and_steady(args, workdir, parts)
         if "growth" in parts:
