@@ -191,25 +191,39 @@ class SavedPagesSite:
             thread.join(timeout=10)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its live descendants, MiB (shared pages count
-    once per process, as VmRSS does)."""
-    return sum(rss_mb(p) for p in (pid, *descendants(pid)) if os.path.exists(f"/proc/{p}"))
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of a process and all its live descendants, MiB: the sum of their RSS
+    (a page shared by processes forked from one parent counts once per process) and of
+    their PSS (each shared page split among its sharers: what the tree really holds)."""
+    alive = [p for p in (pid, *descendants(pid)) if os.path.exists(f"/proc/{p}")]
+    return sum(rss_mb(p) for p in alive), sum(_pss_mb(p) for p in alive)
+
+
+def _pss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # gone meanwhile, or no smaps_rollup on this kernel
+        pass
+    return 0.0
 
 
 def run_child_peak_rss(
     script: Path, args: list[str], every: float = 0.1, timeout: float = 1800
-) -> tuple[dict[str, Any], float]:
+) -> tuple[dict[str, Any], float, float]:
     """Like ``harness.run_child``, sampling the child's process tree's RSS every ``every``
-    seconds from here: (the child's result, the peak sum in MiB)."""
-    peak = 0.0
+    seconds from here: (the child's result, the peak RSS sum and the peak PSS sum in MiB)."""
+    peak = peak_pss = 0.0
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(
             [sys.executable, str(script), "--child", *args], stdout=out, stderr=err, cwd=ROOT
         )
         deadline = time.monotonic() + timeout
         while process.poll() is None:
-            peak = max(peak, tree_rss_mb(process.pid))
+            rss, pss = tree_rss_mb(process.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             if time.monotonic() > deadline:
                 process.kill()
                 process.wait()
@@ -221,7 +235,7 @@ def run_child_peak_rss(
     for line in reversed(stdout.splitlines()):
         if line.startswith(RESULT_PREFIX) and process.returncode == 0:
             result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
-            return result, peak
+            return result, peak, peak_pss
     raise RuntimeError(f"child failed (exit {process.returncode}):\n{stderr[-4000:]}")
 
 
@@ -336,7 +350,7 @@ def bench_pages(
         fetch_rate = fetch_pages / fetched["wall"]
         site.reset_counters()
         args = ["crawl", "--settings", str(settings("cold")), "--pipeline", "product"]
-        cold, peak = run_child_peak_rss(script, args)
+        cold, peak, peak_pss = run_child_peak_rss(script, args)
         cold = checked(cold)
         cold_pages = site.article_requests()
         stored = cold["stored"]
@@ -353,7 +367,10 @@ def bench_pages(
         f"{cold_rate:.1f} articles/s ({fmt_int(cold_pages)} article pages fetched; duplicates "
         f"recognised {cold['duplicates']}; CPU {cold['cpu']:.1f}s of the process tree)"
     )
-    print(f"  peak RSS of the crawl's process tree (sum, sampled every 0.1 s): {peak:.0f} MiB")
+    print(
+        f"  peak memory of the crawl's process tree, sampled every 0.1 s: RSS summed "
+        f"{peak:.0f} MiB, PSS summed {peak_pss:.0f} MiB (shared pages counted once)"
+    )
     print(
         f"trafilatura.bare_extraction(with_metadata=True), {processes} processes: "
         f"{trafilatura_per_s:.1f} pages/s ({extracted}/{total} with a result)"
