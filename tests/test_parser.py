@@ -360,3 +360,36 @@ def test_site_name_date_and_section_segments_leave_the_title(
     from crawler.extract.titles import strip_site_name
 
     assert strip_site_name(title, site_names, url) == expected
+
+
+_METADATA = ["Heat wave: old trams and cracked bridges are the biggest risks"]
+
+
+@pytest.mark.parametrize(
+    ("h1_markup", "expected"),
+    [
+        # the article header's headline in other words than the metadata: the page shows it
+        ("<article><header><h1>How the tram operator and road agency prepare for summer</h1>"
+         "</header></article>", "How the tram operator and road agency prepare for summer"),
+        # a kicker-less or kicker-prefixed copy of the metadata headline is not another wording
+        ("<article><header><h1><span class='kicker'>Heat wave</span>"
+         "<span>Old trams and cracked bridges are the biggest risks</span></h1></header>"
+         "</article>", None),
+        # a headline in a breadcrumb, a linked rail title, or outside the article's header
+        ("<article><header><nav class='breadcrumb'><h1>How the tram operator and road agency"
+         " prepare for summer</h1></nav></header></article>", None),
+        ("<article><header><h1><a href='/region'>More stories from the whole region</a></h1>"
+         "</header></article>", None),
+        ("<main><h1>How the tram operator and road agency prepare for summer</h1></main>", None),
+        ("<article><header><h1>Forum: 5 postings</h1></header></article>", None),
+    ],
+)  # fmt: skip
+def test_an_article_header_headline_in_other_words_than_the_metadata(
+    h1_markup: str, expected: str | None
+) -> None:
+    from lxml import html as lxml_html
+
+    from crawler.extract.titles import unshared_headline
+
+    h1 = lxml_html.fromstring(f"<html><body>{h1_markup}</body></html>").find(".//h1")
+    assert unshared_headline(h1, _METADATA) == expected

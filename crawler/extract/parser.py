@@ -74,6 +74,7 @@ from crawler.extract.titles import (
     displayed_headline,
     site_keys,
     strip_site_name,
+    unshared_headline,
 )
 from crawler.textnorm import paragraph_key
 from crawler.urls import normalize_url
@@ -253,6 +254,8 @@ def _title(tree: Any, page: PageMeta, url: str, hints: ParseHints, rules: SiteRu
         return shown
     micro = next(iter(page.micro("headline")), None)
     metadata = [*stated, strip_site_name(micro, site_names, url)] if micro else stated
+    if unshared := unshared_headline(page.h1, metadata):
+        return strip_site_name(unshared, site_names, url)
     headline = displayed_headline(page.h1)
     if title := choose_title(strip_site_name(headline, site_names, url), metadata):
         return title

@@ -32,6 +32,7 @@ __all__ = [
     "displayed_headline",
     "site_keys",
     "strip_site_name",
+    "unshared_headline",
 ]
 
 # Separators between a headline and the site/section/date segments of a page title. A
@@ -55,6 +56,10 @@ _WORD = re.compile(r"\w+")
 # Breadcrumbs and menus repeat a headline (often the SEO one) without displaying it as such.
 _NAVIGATION_HINT = re.compile(r"breadcrumb|(?:^|[\s_-])nav|menu")
 _MIN_SHOWN_CHARS = 12
+# An article-header <h1> of at least this many words sharing under this share of its words
+# with every metadata headline is another wording, not the same headline with a kicker.
+_UNSHARED_MIN_WORDS = 4
+_UNSHARED_MAX_SHARE = 0.5
 
 
 def _key(text: str) -> str:
@@ -177,3 +182,25 @@ def choose_title(headline: str, metadata: list[str]) -> str | None:
         if rest[:1] in ("-", "|", "–", "—", "·", "•", "*"):
             return headline  # "Headline - Some Site Name" whose name differs from og:site_name
     return first
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.casefold()))
+
+
+def unshared_headline(h1: Any, metadata: list[str]) -> str | None:
+    """The text of ``h1`` when it is the headline of the article's own header (inside an
+    ``<article>`` and a ``<header>``, outside menus, not a link) and no metadata headline
+    shares half its words: the page displays another wording than its metadata states. A
+    kicker or a site name shares the words, so it never makes a headline "unshared"."""
+    if h1 is None or h1.find(".//a") is not None or _in_navigation(h1):
+        return None
+    ancestors = {a.tag for a in h1.iterancestors()}
+    if "article" not in ancestors or "header" not in ancestors:
+        return None
+    text = displayed_headline(h1)
+    words = _words(text)
+    if len(words) < _UNSHARED_MIN_WORDS or not metadata:
+        return None
+    shares = (len(words & _words(m)) / len(words) for m in metadata)
+    return text if max(shares) < _UNSHARED_MAX_SHARE else None
