@@ -82,6 +82,8 @@ HOSTILE_PAGES: tuple[HostilePage, ...] = (
     HostilePage("/a/good-article", stored=True, reason=None),
     HostilePage("/a/no-content-type", stored=True, reason=None),  # HTML is recognised
     HostilePage("/a/malformed-html", stored=True, reason=None),  # broken markup, real text
+    # moved: a <meta http-equiv="refresh"> to /a/moved-here, where the article is
+    HostilePage("/a/moved", stored=True, reason=None),
     HostilePage("/a/not-an-article", stored=False, reason=None, not_article=True),
     HostilePage(
         "/a/oversize", stored=False, reason=f"larger than max_page_bytes ({MAX_PAGE_BYTES} bytes)"
@@ -211,6 +213,16 @@ def _article(
 GOOD_TITLE = "Harbour wall to be rebuilt after winter storms"
 NO_TYPE_TITLE = "Ferry timetable changes for the spring season"
 MALFORMED_TITLE = "Council approves new cycle lanes on the seafront"
+MOVED_TITLE = "Lifeboat station reopens after two years of repairs"
+# A page that moved, in the shape old CMSs leave behind: a script that mentions "refresh"
+# before the tag, then the tag, with the attribute unquoted and in capitals.
+MOVED_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Moved</title>'
+    b"<script>window.adRefresh = 30;</script>"
+    b"<META HTTP-EQUIV=Refresh CONTENT='0; url=/a/moved-here'>"
+    b'</head><body><p>This story has moved: <a href="/a/moved-here">read it here</a>.</p>'
+    b"</body></html>\n"
+)
 
 
 def malformed_html() -> bytes:
@@ -420,6 +432,10 @@ class HostileSite:
             return _Reply(200, _article(NO_TYPE_TITLE).encode(), content_type=None)
         if path == "/a/malformed-html":
             return _Reply(200, malformed_html())
+        if path == "/a/moved":
+            return _Reply(200, MOVED_PAGE)
+        if path == "/a/moved-here":
+            return _Reply(200, _article(MOVED_TITLE).encode())
         if path == "/a/not-an-article":
             body = _listing([("/a/good-article", "Harbour"), ("/", "Home")])
             return _Reply(200, body)

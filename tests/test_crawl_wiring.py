@@ -51,6 +51,7 @@ def test_components_hold_the_runners_objects_and_stay_out_of_other_crawls(
     # robots.txt switched off in settings.toml: Scrapy's part says so at build time.
     assert found["robots_off"] == [
         "DestinationPolicyMiddleware",
+        "HeadOnlyMetaRefreshMiddleware",  # in place of Scrapy's, in every crawl
         "HostGuardMiddleware",
         "StorePipeline",
     ]

@@ -41,6 +41,7 @@ from tests.hostilesite import (
     HUGE_FEED_ITEMS,
     MALFORMED_TITLE,
     MAX_PAGE_BYTES,
+    MOVED_TITLE,
     REDIRECT_LOOP,
     SITEMAP_MANY_URLS,
     HostileSite,
@@ -166,6 +167,10 @@ def test_hostile_pages_are_reported_once_and_the_run_goes_on(
     assert len(stored) == sum(1 for page in HOSTILE_PAGES if page.stored)
     by_title = {a.title: a for a in stored}
     assert GOOD_TITLE in by_title and MALFORMED_TITLE in by_title
+    # the moved page's refresh was followed (crawler.crawl.meta_refresh): the article is
+    # stored under the page it moved to, and under the URL the feeds gave
+    assert by_title[MOVED_TITLE].url == site.url("/a/moved-here")
+    assert keys.get(key_of(site, "/a/moved-here")) == 1
     for article in stored:  # NUL bytes never reach the database (PostgreSQL refuses them)
         assert "\x00" not in article.title and "\x00" not in article.body
     assert "cycle lanes along the full length of the seafront" in by_title[MALFORMED_TITLE].body

@@ -85,6 +85,9 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
             # robots.txt once per host for every crawl of the process (and across restarts)
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.crawl.middlewares.SharedRobotsTxtMiddleware": 100,
+            # meta-refresh redirects without keeping every page's decoded text alive
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "crawler.crawl.meta_refresh.HeadOnlyMetaRefreshMiddleware": 580,
         },
         "REDIRECT_MAX_TIMES": 10,
         "COOKIES_ENABLED": False,
