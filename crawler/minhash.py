@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import re
+import sys
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,12 +113,40 @@ def _shingles(words: list[str]) -> set[str]:
 
 
 @functools.cache
+def _minhash_class() -> Any:
+    """datasketch's ``MinHash``, imported on first use, without ``scipy.integrate``.
+
+    The package imports all its sketches, and its ``MinHashLSH`` imports
+    ``scipy.integrate.quad`` (for its parameter search, which we never run: our bands are
+    fixed, see crawler.store.clusters): some 40 MB in every process that computes a
+    signature, a parser process among them. While datasketch is imported, ``scipy.integrate``
+    is a stand-in whose ``quad`` imports the real one when called; afterwards the stand-in
+    is gone, so any later ``import scipy.integrate`` gets the real module."""
+    if "datasketch" not in sys.modules and "scipy.integrate" not in sys.modules:
+        stand_in = types.ModuleType("scipy.integrate")
+        stand_in.quad = _real_quad  # type: ignore[attr-defined]
+        sys.modules["scipy.integrate"] = stand_in
+        try:
+            importlib.import_module("datasketch")
+        finally:
+            if sys.modules.get("scipy.integrate") is stand_in:
+                del sys.modules["scipy.integrate"]
+    from datasketch import MinHash
+
+    return MinHash
+
+
+def _real_quad(*args: Any, **kwargs: Any) -> Any:
+    from scipy.integrate import quad  # type: ignore[import-untyped]
+
+    return quad(*args, **kwargs)
+
+
+@functools.cache
 def _permutations() -> Any:
     """The permutation parameters of (NUM_PERM, SEED, SCHEME): drawn once, not per article
     (they are a pure function of the seed, so signatures are the same)."""
-    from datasketch import MinHash  # here: it imports scipy, which read commands don't need
-
-    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+    return _minhash_class()(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
 def _sha1_hash32(texts: list[str]) -> list[int]:
@@ -134,9 +165,7 @@ def signature_of(body: str) -> Signature | None:
     if len(words) < MIN_WORDS:
         return None
     shingles = _shingles(words)
-    from datasketch import MinHash  # imported on first use (see _permutations)
-
-    minhash = MinHash(
+    minhash = _minhash_class()(
         num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations(), hashfunc=int
     )
     minhash.update_batch(_sha1_hash32(list(shingles)))  # a minimum: any order will do

@@ -336,6 +336,23 @@ def test_signatures_agree_across_processes() -> None:
     assert here is not None and out == here.to_bytes().hex()
 
 
+def test_a_signature_costs_no_scipy_integrate_and_leaves_the_real_one_importable() -> None:
+    # datasketch's LSH imports scipy.integrate (some 40 MB in each parser process); the
+    # signature never needs it, and a later import must still get the real module.
+    code = (
+        "import sys; from crawler.minhash import signature_of; "
+        "signature_of(sys.stdin.read()); before = 'scipy.integrate' in sys.modules; "
+        "import scipy.integrate, datasketch.lsh; "
+        "print(before, scipy.integrate.__file__ is not None, "
+        "round(datasketch.lsh.integrate(lambda x: x, 0, 1)[0], 6))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=HERALD, capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout  # fmt: skip
+    assert out.split() == ["False", "True", "0.5"]
+
+
 def test_a_database_from_before_clusters_gets_the_column(db_url: str) -> None:
     s = Store.open(db_url)
     herald = save(s, "herald")
