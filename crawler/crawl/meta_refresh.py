@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 
-from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy import Spider
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.http import HtmlResponse, Request, Response
 
 __all__ = ["HeadOnlyMetaRefreshMiddleware", "may_refresh"]
