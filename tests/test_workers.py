@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from crawler.config import load_settings
@@ -228,3 +231,48 @@ def test_a_parser_process_loads_no_database_or_crawl_framework(tmp_path: Path) -
     assert loaded == []
     # The question can tell: this process, which stores, has them all.
     assert eval(HEAVY_IMPORTS)[1] == ["scrapy", "sqlalchemy", "twisted"]
+
+
+# Four threads each allocate and free 300 page-sized blocks, leaving a few small ones above
+# them; the resident memory they leave behind, MiB, in a fresh interpreter.
+_RETAINED = """
+import re, sys, threading
+def rss():
+    return int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) // 1024
+if sys.argv[1] == "lean":
+    from crawler.crawl.processes import keep_malloc_lean
+    keep_malloc_lean()
+base, kept = rss(), []
+def parse_pages():
+    held = []
+    for i in range(300):
+        held.append(bytearray(200_000 + i))
+        if len(held) > 200:
+            held.pop(0)
+    held.clear()
+    kept.append([bytes(100) for _ in range(1000)])
+threads = [threading.Thread(target=parse_pages) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(rss() - base)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_freed_page_buffers_go_back_to_the_system() -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+
+    def retained(mode: str) -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", _RETAINED, mode], capture_output=True, text=True,
+            check=True, env=env, cwd=Path(__file__).resolve().parents[1],
+        ).stdout  # fmt: skip
+        return int(out)
+
+    lean, default = retained("lean"), retained("default")
+    assert lean <= 4, (lean, default)
+    assert default > lean + 5, (lean, default)  # glibc's defaults keep them: the case is real

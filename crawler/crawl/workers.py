@@ -21,7 +21,12 @@ from concurrent.futures.process import BrokenProcessPool
 from crawler.article import ParseHints
 from crawler.crawl.outage import OUTAGE_PATIENCE
 from crawler.crawl.parsing import Parsed, parse, warm_worker
-from crawler.crawl.processes import cpu_count, exit_with_owner_process, forkserver_context
+from crawler.crawl.processes import (
+    cpu_count,
+    forkserver_context,
+    keep_malloc_lean,
+    start_worker_process,
+)
 from crawler.crawl.writer import BatchWriter, open_in_writer_process
 from crawler.errors import ParserCrashed
 from crawler.store.saves import SaveRequest, SaveResult
@@ -51,6 +56,7 @@ class ArticleWorkers:
         pool_after: int = POOL_AFTER_PAGES,
         outage_patience: float = OUTAGE_PATIENCE,
     ) -> None:
+        keep_malloc_lean()  # this process parses in threads too (see processes.py)
         self.processes = cpu_count() if processes is None else processes
         self.pool_after = pool_after
         self.outage_patience = outage_patience  # see crawler.crawl.outage
@@ -166,7 +172,7 @@ class ArticleWorkers:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.processes,
                     mp_context=forkserver_context(),
-                    initializer=exit_with_owner_process,
+                    initializer=start_worker_process,
                 )
             except (OSError, ValueError, RuntimeError) as exc:
                 log.warning("parsing stays in threads: cannot start worker processes: %s", exc)

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.crawl.outage import OUTAGE_PATIENCE, Outage, unavailable_reason
-from crawler.crawl.processes import exit_with_owner_process
+from crawler.crawl.processes import start_worker_process
 from crawler.errors import DatabaseUnavailable, StoreError, WriterCrashed
 from crawler.store.database import create_db_engine
 from crawler.store.saves import SavedBatch, SaveRequest, SaveResult
@@ -62,7 +62,7 @@ _process_store: Store | None = None
 
 
 def open_in_writer_process(url: str) -> None:
-    exit_with_owner_process()
+    start_worker_process()
     global _process_store
     _process_store = Store(create_db_engine(url))
 
