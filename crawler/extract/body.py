@@ -59,31 +59,23 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
-def class_words(element: Any) -> frozenset[str]:
-    """The words of an element's class and id: camelCase, dashes and underscores split."""
-    return _words_of_names(f"{element.get('class') or ''} {element.get('id') or ''}")
+def _names_of(element: Any) -> str:
+    return f"{element.get('class') or ''} {element.get('id') or ''}"
 
 
 # A page repeats a few dozen class names over thousands of elements, and sites repeat them
 # over their pages: each name's verdict is worked out once.
 @functools.lru_cache(maxsize=4096)
-def _words_of_names(raw: str) -> frozenset[str]:
-    return frozenset(_NON_WORD.split(_CAMEL.sub(" ", raw).lower()))
-
-
-@functools.lru_cache(maxsize=4096)
-def _chrome_verdict(raw: str) -> tuple[bool, bool]:
-    """(names chrome, names only a paywall) for class and id names ``raw``."""
-    words = _words_of_names(raw)
+def _chrome_verdict(names: str) -> tuple[bool, bool]:
+    """(names chrome, names only a paywall): class and id split at camelCase, - and _."""
+    words = frozenset(_NON_WORD.split(_CAMEL.sub(" ", names).lower()))
     found = words & _PRUNE_WORDS
     chrome = bool(found) or any(pair <= words for pair in _PRUNE_PAIRS)
     return chrome, found == {"paywall"}
 
 
 def _is_chrome_block(element: Any) -> bool:
-    chrome, paywall_only = _chrome_verdict(
-        f"{element.get('class') or ''} {element.get('id') or ''}"
-    )
+    chrome, paywall_only = _chrome_verdict(_names_of(element))
     if paywall_only and element.tag == "p":
         return False  # the story's own paragraphs, marked as paid-for but served in full
     return chrome
