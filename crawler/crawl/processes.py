@@ -34,7 +34,7 @@ def keep_malloc_lean() -> None:
     and the threshold for serving large blocks from the heap instead of their own mappings
     rises with the largest block freed. Parsing 300 KB pages (a page's text, its trees) in
     threads and processes left every arena at its high-water mark: on a cold crawl of real
-    pages the process tree held some 55 MB more (bench/pipeline.py --pages), for no speed.
+    pages the process tree held some 45 MiB more (bench/pipeline.py --pages), for no speed.
     The MALLOC_ARENA_MAX and MALLOC_TRIM_THRESHOLD_ variables a user sets win; other C
     libraries (no ``mallopt``) are left alone."""
     if "MALLOC_ARENA_MAX" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
