@@ -323,15 +323,19 @@ def test_concurrent_saves_of_copies_end_in_one_cluster(store: Store) -> None:
     assert clusters(store, ids) == {frozenset(keys)}
 
 
+def _in_fresh_interpreter(code: str, stdin: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", code], input=stdin, capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout  # fmt: skip
+
+
 def test_signatures_agree_across_processes() -> None:
     code = (
         "import sys; from crawler.minhash import signature_of; "
         "sys.stdout.write(signature_of(sys.stdin.read()).to_bytes().hex())"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], input=HERALD, capture_output=True, text=True, check=True,
-        cwd=Path(__file__).resolve().parents[1],
-    ).stdout  # fmt: skip
+    out = _in_fresh_interpreter(code, HERALD)
     here = signature_of(HERALD)
     assert here is not None and out == here.to_bytes().hex()
 
@@ -346,10 +350,7 @@ def test_a_signature_costs_no_scipy_integrate_and_leaves_the_real_one_importable
         "print(before, scipy.integrate.__file__ is not None, "
         "round(datasketch.lsh.integrate(lambda x: x, 0, 1)[0], 6))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], input=HERALD, capture_output=True, text=True, check=True,
-        cwd=Path(__file__).resolve().parents[1],
-    ).stdout  # fmt: skip
+    out = _in_fresh_interpreter(code, HERALD)
     assert out.split() == ["False", "True", "0.5"]
 
 
