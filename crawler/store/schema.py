@@ -33,16 +33,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.errors import SchemaOutdatedError, StoreError, first_line
 from crawler.store.database import shown_url
 from crawler.store.migrations.search_objects import missing_search_objects, repair_fts
+
+if TYPE_CHECKING:  # Alembic is imported where a revision is looked up or run: a process
+    # that only writes articles (the writer process) never loads it (some 80 ms).
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ _SCHEMA_LOCK_KEY = 0x6E65_7773
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration, in code; migrations run on ``connection``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     config.set_main_option("path_separator", "os")
@@ -67,6 +72,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 @functools.cache
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -192,6 +199,8 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[SchemaState,
         refuse_unknown(engine, before)
         if before.is_current and revision == "head":
             return before, before
+        from alembic import command
+
         command.upgrade(alembic_config(conn), revision)
         after = read_state(conn)
         missing = missing_search_objects(conn)
@@ -207,6 +216,8 @@ def downgrade_schema(engine: Engine, revision: str) -> None:
     """Migrate back to ``revision`` (``"base"``: nothing), for tests and developers; newsmon
     itself only goes forward. An older database is what it was, but data in dropped
     columns is gone."""
+    from alembic import command
+
     with _schema_transaction(engine) as conn:
         command.downgrade(alembic_config(conn), revision)
 

@@ -13,11 +13,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.config import DatabaseConfig
 from crawler.errors import StoreError, first_line
 from crawler.store.boilerplate import SiteBoilerplate
 from crawler.store.database import (
@@ -34,6 +34,9 @@ from crawler.store.saves import SaveOutcome
 from crawler.store.saving import ArticleSaver
 from crawler.store.schema import NOT_CREATED, ensure_schema
 from crawler.urls import url_key
+
+if TYPE_CHECKING:  # not imported at run time: the writer process needs no settings models
+    from crawler.config import DatabaseConfig
 
 log = logging.getLogger(__name__)
 

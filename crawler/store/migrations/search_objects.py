@@ -21,9 +21,12 @@ too.
 
 from __future__ import annotations
 
-from alembic import op
-from alembic.runtime.environment import NameFilterParentNames, NameFilterType
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Connection, text
+
+if TYPE_CHECKING:  # Alembic loads only where a migration runs (see crawler.store.schema)
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 
 FTS_TABLE = "articles_fts"
 PG_CONFIG = "newsmon_search"
@@ -71,6 +74,8 @@ def restore_fts_triggers() -> None:
     """Recreate the FTS triggers a batch rebuild of ``articles`` dropped (SQLite; elsewhere
     nothing). The rebuild copies every row with its id, title and body, so the index itself
     is still right: only the triggers are missing."""
+    from alembic import op
+
     if op.get_bind().dialect.name != "sqlite":
         return
     for ddl in FTS_TRIGGERS.values():
