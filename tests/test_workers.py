@@ -193,6 +193,45 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
     run.store.close()
 
 
+WRITER_IMPORTS = (
+    "sorted({m.partition('.')[0] for m in __import__('sys').modules}"
+    " & {'alembic', 'mako', 'pydantic', 'scrapy', 'twisted'})"
+)
+
+
+def test_announced_downloads_start_the_processes_before_the_first_page(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "announced")
+    workers = ArticleWorkers(processes=2, pool_after=10)
+    todo = pages(articles_only=True)
+
+    async def scenario() -> tuple[bool, bool, int, int]:
+        workers.expect(4, run.store)  # a short run: nothing to start
+        started_for_few = workers.pool_started
+        workers.expect(6, run.store)  # 10 announced: the processes start, no page parsed yet
+        started_for_many = workers.pool_started
+        await parsers_started(workers)
+        writer = workers.writer_for(run.store)
+        assert writer is not None, "no writer made for the announced downloads"
+        before = writer.process_batches
+        # The first page goes to a parser process and its save to the writer process.
+        result = await store_page(workers, run, todo[0])
+        assert result is not None and result.outcome == "new"
+        assert writer._process is not None
+        # What the writer process loaded to write it: no migrations, settings or crawler.
+        loaded = await asyncio.wrap_future(writer._process.submit(eval, WRITER_IMPORTS))
+        assert loaded == [], loaded
+        return started_for_few, started_for_many, before, writer.process_batches
+
+    try:
+        few, many, before, after = asyncio.run(scenario())
+    finally:
+        workers.close()
+    assert (few, many) == (False, True)
+    assert (before, after) == (0, 1)
+    assert len(snapshot(run.store)) == 1
+    run.store.close()
+
+
 # What a module imports, as seen from inside the process that runs it (stdlib only).
 SIGINT_HANDLER = "int(__import__('signal').getsignal(__import__('signal').SIGINT))"
 HEAVY_IMPORTS = (

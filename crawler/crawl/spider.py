@@ -47,7 +47,7 @@ from crawler.extract.feeds import discover_feed
 from crawler.extract.listings import discover_listing
 from crawler.extract.poll_hints import feed_hints, header_hints, strongest
 from crawler.extract.sitemaps import discover_sitemap
-from crawler.store.store import PageValidators, utcnow
+from crawler.store.store import PageValidators, Store, utcnow
 from crawler.urls import url_key
 
 log = logging.getLogger("crawler.feed")
@@ -64,6 +64,8 @@ class FeedSpider(scrapy.Spider):
         self.feed = run.feed
         self._stopping = stopping  # the runner stops: no database outage is waited out
         self.in_flight = InFlight()  # the runner's, set by from_crawler
+        # Tells the runner's workers how many new articles are about to be downloaded.
+        self.expect_articles: Callable[[int, Store], None] = lambda pages, store: None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -75,6 +77,7 @@ class FeedSpider(scrapy.Spider):
         )
         crawler.signals.connect(spider.callback_failed, signal=signals.spider_error)
         spider.in_flight = context.in_flight
+        spider.expect_articles = workers.expect
         return spider
 
     def callback_failed(self, failure: Failure, response: Response | Failure) -> None:
@@ -269,6 +272,7 @@ class FeedSpider(scrapy.Spider):
         except (SQLAlchemyError, StoreError) as exc:
             for _, url in plan.links:
                 self.run.not_stored(url, first_line(exc))
+        self.expect_articles(len(plan.new), store)
         for candidate in plan.new:
             key = url_key(candidate.url)
             downloading = self.in_flight.claim(key, self.run)
