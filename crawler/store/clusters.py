@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Table,
     and_,
@@ -121,18 +122,17 @@ def cluster_article(session: Session, article: Article, signature: Signature | N
     matches = _exact_copies(session, article, when)
     if signature is not None:
         session.execute(
-            insert(cast(Table, ArticleSignature.__table__)),
+            _insert(ArticleSignature),
             [{"article_id": article.id, "signature": signature.to_bytes(),
               "shingle_count": signature.shingle_count}],
         )  # fmt: skip
         bands = signature.bands()
         session.execute(
-            insert(cast(Table, LshBand.__table__)),
+            _insert(LshBand),
             [{"band": band, "bucket": bucket, "article_id": article.id} for band, bucket in bands],
         )
         exact = {m.article_id for m in matches}
-        near = _confirmed_matches(session, article, signature, bands, when)
-        matches += [m for m in near if m.article_id not in exact]
+        matches += _confirmed_matches(session, article, signature, bands, when, exact)
     if matches:
         _join_clusters(session, article, matches, when)
     return matches
@@ -141,17 +141,75 @@ def cluster_article(session: Session, article: Article, signature: Signature | N
 def _exact_copies(session: Session, article: Article, when: datetime) -> list[Match]:
     """Other articles with the article's content hash within the window: copies as they
     are, no signature needed."""
-    rows = session.execute(
+    params = {
+        "content_hash": article.content_hash,
+        "article_id": article.id,
+        "earliest": when - WINDOW,
+        "latest": when + WINDOW,
+    }
+    rows = session.execute(_exact_copies_query(), params)
+    return [Match(article_id, cluster, 1.0, 1.0) for article_id, cluster in rows]
+
+
+# Each save's statements are built once, with bound parameters (building one and computing
+# its cache key cost more than running it).
+
+
+@functools.cache
+def _insert(model: type[Base]) -> Any:
+    return insert(cast(Table, model.__table__))
+
+
+@functools.cache
+def _exact_copies_query() -> Any:
+    return (
         select(Article.id, cluster_key())
         .where(
-            Article.content_hash == article.content_hash,
-            Article.id != article.id,
-            published_when().between(when - WINDOW, when + WINDOW),
+            Article.content_hash == bindparam("content_hash"),
+            Article.id != bindparam("article_id"),
+            published_when().between(bindparam("earliest"), bindparam("latest")),
         )
         .order_by(Article.id)
         .limit(MAX_CANDIDATES)
     )
-    return [Match(article_id, cluster, 1.0, 1.0) for article_id, cluster in rows]
+
+
+@functools.cache
+def _signatures_query() -> Any:
+    return (
+        select(ArticleSignature.article_id, ArticleSignature.signature,
+               ArticleSignature.shingle_count, cluster_key(), Article.body)
+        .join(Article, Article.id == ArticleSignature.article_id)
+        .where(ArticleSignature.article_id.in_(bindparam("ids", expanding=True)))
+    )  # fmt: skip
+
+
+def _in_clusters(name: str) -> ColumnElement[bool]:
+    """Articles of the clusters in the expanding parameter ``name`` (also rows stored
+    before clusters existed, whose cluster is their id)."""
+    wanted: BindParameter[list[int]] = bindparam(name, expanding=True)
+    return or_(
+        Article.cluster_id.in_(wanted), and_(Article.cluster_id.is_(None), Article.id.in_(wanted))
+    )
+
+
+@functools.cache
+def _spans_query() -> Any:
+    return (
+        select(cluster_key(), func.min(published_when()), func.max(published_when()))
+        .where(_in_clusters("clusters"))
+        .group_by(cluster_key())
+    )
+
+
+@functools.cache
+def _merge_statement() -> Any:
+    return (
+        update(Article)
+        .where(_in_clusters("clusters"))
+        .values(cluster_id=bindparam("target"))
+        .execution_options(synchronize_session=False)
+    )
 
 
 @functools.cache
@@ -186,7 +244,10 @@ def _confirmed_matches(
     signature: Signature,
     bands: list[tuple[int, int]],
     when: datetime,
+    exact: set[int],
 ) -> list[Match]:
+    """Candidates confirmed on their signatures, less the exact copies (matched already:
+    their signatures and bodies are not read)."""
     params: dict[str, Any] = {
         "article_id": article.id,
         "earliest": when - WINDOW,
@@ -196,14 +257,10 @@ def _confirmed_matches(
         params[f"b{band}"], params[f"h{band}"] = band, bucket
     candidates = _candidates_query()
     ids = [row.article_id for row in session.execute(candidates, params)]
+    ids = [article_id for article_id in ids if article_id not in exact]
     if not ids:
         return []
-    rows = session.execute(
-        select(ArticleSignature.article_id, ArticleSignature.signature,
-               ArticleSignature.shingle_count, cluster_key(), Article.body)
-        .join(Article, Article.id == ArticleSignature.article_id)
-        .where(ArticleSignature.article_id.in_(ids))
-    )  # fmt: skip
+    rows = session.execute(_signatures_query(), {"ids": ids})
     matches = []
     for article_id, data, count, cluster, body in rows:
         other = Signature.from_bytes(data, count)
@@ -220,13 +277,8 @@ def _join_clusters(
     wanted = {own} | {m.cluster_id for m in matches}
     spans = {
         cluster: (first, last)
-        for cluster, first, last in session.execute(
-            select(cluster_key(), func.min(published_when()), func.max(published_when()))
-            .where(or_(Article.cluster_id.in_(wanted),
-                       and_(Article.cluster_id.is_(None), Article.id.in_(wanted))))
-            .group_by(cluster_key())
-        )
-    }  # fmt: skip
+        for cluster, first, last in session.execute(_spans_query(), {"clusters": sorted(wanted)})
+    }
     # Start from the article's own cluster (itself, or its cluster before this version), then
     # take matched clusters best match first while the union stays within the window.
     first, last = spans.get(own, (when, when))
@@ -244,13 +296,7 @@ def _join_clusters(
     if merged == {own}:
         return
     target = min(merged)
-    session.execute(
-        update(Article)
-        .where(or_(Article.cluster_id.in_(merged),
-                   and_(Article.cluster_id.is_(None), Article.id.in_(merged))))
-        .values(cluster_id=target)
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    session.execute(_merge_statement(), {"clusters": sorted(merged), "target": target})
     article.cluster_id = target
 
 
