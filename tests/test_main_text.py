@@ -91,3 +91,61 @@ def test_only_a_long_clean_extraction_in_paragraphs_skips_the_comparison() -> No
 def test_trafilatura_is_the_version_whose_cascade_we_run() -> None:
     # main_text mirrors trafilatura_sequence of this minor version (see pyproject's pin).
     assert trafilatura.__version__.startswith("2.3.")
+
+
+# Every branch of trafilatura's raw-tree and comment prunes, kept and pruned.
+PRUNABLE = """<html><body><article><h1>Budget</h1><p>Text of the story.</p></article>
+<div id="mvp-post-add-box">An advert</div>
+<section class="feed infinite-scroll"><h1>Kept: an infinite scroll with a headline</h1></section>
+<aside class="mvp-post-add-wrap"><h1>Pruned: an advert box, headline or not</h1></aside>
+<div class="elementor-share-buttons--view">Share</div>
+<div id="comments">Comments</div><div id="commentary">Kept: commentary</div>
+<ul class="post-comments"><li>A comment</li></ul>
+<ol id="disqus_thread"><li>Kept in the list prune: a list with only this id</li></ol>
+<details class="Comment-box">A comment</details><list class="comment-list">Converted</list>
+<div class="comments"><div class="comment">A nested comment</div></div>
+</body></html>"""
+
+
+@pytest.mark.skipif(not mt.MIRRORED_PRUNES, reason="this trafilatura's prunes are not mirrored")
+def test_the_mirrored_prunes_select_what_trafilaturas_expressions_select() -> None:
+    from trafilatura.xpaths import (
+        RAW_TREE_PRUNE_XPATH,
+        REMOVE_COMMENTS_AND_LISTS_XPATH,
+        REMOVE_COMMENTS_XPATH,
+    )
+
+    pairs = [
+        (mt._ad_boxes, RAW_TREE_PRUNE_XPATH[0]),
+        (mt._share_buttons, RAW_TREE_PRUNE_XPATH[1]),
+        (mt._comments_and_lists, REMOVE_COMMENTS_AND_LISTS_XPATH[0]),
+        (mt._comments, REMOVE_COMMENTS_XPATH[0]),
+    ]
+    prunable = lxml.html.document_fromstring(PRUNABLE)
+    for name, tree in [("prunable", prunable), *TREES]:
+        paths = tree.getroottree().getpath
+        for ours, theirs in pairs:
+            assert [paths(e) for e in ours(tree)] == [paths(e) for e in theirs(tree)], (name, ours)
+    # The made page reaches every branch: each prune finds something there, and not all.
+    found = {ours.__name__: [e.text_content()[:12] for e in ours(prunable)] for ours, _ in pairs}
+    assert found == {
+        "_ad_boxes": ["An advert", "Pruned: an a"],
+        "_share_buttons": ["Share"],
+        "_comments_and_lists": [
+            "Comments",
+            "A comment",
+            "A comment",
+            "Converted",
+            "A nested com",
+            "A nested com",
+        ],
+        "_comments": ["Comments", "A comment", "Converted", "A nested com", "A nested com"],
+    }, found
+
+
+def test_the_cascade_with_comments_and_adverts_is_trafilaturas() -> None:
+    tree = lxml.html.document_fromstring(PRUNABLE.replace("Text of the story.", SENTENCE * 12))
+    expected = _bare(tree)
+    assert expected is not None and "council" in expected
+    assert "A comment" not in expected and "An advert" not in expected
+    assert _text(mt.main_text(copy.deepcopy(tree), URL)) == expected
