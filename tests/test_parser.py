@@ -286,6 +286,19 @@ def test_junk_never_raises(junk: str | bytes) -> None:
     assert result is None or isinstance(result, Article)
 
 
+def test_control_characters_never_reach_the_fields() -> None:
+    story = "The harbour wall will be rebuilt after the winter storms, the council said. " * 6
+    html = (
+        "<html><head><title>Harbour\x01 wall</title></head><body><article><h1>Harbour\x1f wall"
+        f"</h1><p>{story}</p><p>Second\x0b paragraph\x00 of {story}</p></article></body></html>"
+    )
+    article = parse_article(html, "https://example.org/a")
+    assert article is not None
+    assert article.title == "Harbour wall"
+    assert "Second paragraph" in article.body
+    assert not any(ch in article.body for ch in "\x00\x01\x0b\x1f")
+
+
 def test_junk_url_never_raises() -> None:
     html, _, _, _ = load("us_dateline_et")
     for url in ("", "not a url", "javascript:alert(1)", "http://[::1", "ftp://example.org/a"):

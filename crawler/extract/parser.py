@@ -108,6 +108,7 @@ def parse_article(html: str | bytes, url: str, hints: ParseHints | None = None) 
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 _local = threading.local()
 
 
@@ -136,8 +137,20 @@ def _html_parser() -> Any:
     return parser
 
 
+def _without_control_chars(text: str) -> str:
+    """The text less the control characters lxml would keep (and trafilatura refuse).
+
+    Most pages have none, and the regular expression's scan of a 300 KB page costs 0.6 ms:
+    the UTF-8 bytes are asked first (half that). In UTF-8 these characters are single
+    bytes that occur in no other character's encoding, so the counts say it exactly."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded.translate(None, _CONTROL_BYTES)) == len(encoded):
+        return text
+    return _CONTROL_CHARS.sub("", text)
+
+
 def _parse_tree(text: str) -> Any:
-    text = _CONTROL_CHARS.sub("", _XML_DECLARATION.sub("", text, count=1))
+    text = _without_control_chars(_XML_DECLARATION.sub("", text, count=1))
     if not text.strip():
         return None
     try:
