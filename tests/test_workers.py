@@ -232,6 +232,46 @@ def test_announced_downloads_start_the_processes_before_the_first_page(tmp_path:
     run.store.close()
 
 
+# In a fresh interpreter (this one may have its fork server already): whether preparing for
+# each feed's run started one, as the children of the process say.
+_FIRST_CRAWL = """
+import asyncio, json, os, sys
+from crawler.crawl.workers import ArticleWorkers
+from crawler.store.store import RunCounts, Store
+
+def fork_server_running():
+    kids = []
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as handle:
+            kids += handle.read().split()
+    lines = [open(f"/proc/{pid}/cmdline", "rb").read() for pid in kids]
+    return any(b"multiprocessing.forkserver" in line for line in lines)
+
+store = Store.open(sys.argv[1])
+store.sync_feeds([("old", "rss", "http://127.0.0.1:9/a.xml"), ("new", "rss", "http://127.0.0.1:9/b.xml")])
+store.finish_run(store.start_run("old"), RunCounts(), "ok")
+workers = ArticleWorkers(processes=2)
+seen = []
+for feed in ("old", "new"):
+    asyncio.run(workers.prepare_for_first_crawl(store, feed))
+    seen.append(fork_server_running())
+print(json.dumps([seen, workers.pool_started]))
+"""
+
+
+def test_a_feeds_first_crawl_starts_the_fork_server_before_any_page(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _FIRST_CRAWL, f"sqlite:///{tmp_path}/first.db"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    # A feed that finished a run: nothing starts; one never crawled: the fork server does,
+    # and no worker process yet (that waits for the pages, see expect()).
+    assert json.loads(result.stdout) == [[False, True], False]
+
+
 # What a module imports, as seen from inside the process that runs it (stdlib only).
 SIGINT_HANDLER = "int(__import__('signal').getsignal(__import__('signal').SIGINT))"
 HEAVY_IMPORTS = (

@@ -6,6 +6,7 @@ its start-up function, and what it imports costs every worker its memory.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import multiprocessing.connection
@@ -68,6 +69,17 @@ def forkserver_context() -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([PRELOADED])
     return context
+
+
+def start_fork_server() -> None:
+    """Spawn the fork server now, without waiting for it: it imports the parser (some
+    0.5 s of CPU, on another core) while this process goes on, so that worker processes,
+    once due, fork from a ready server. A failure is left for the pool's start to report."""
+    import multiprocessing.forkserver
+
+    forkserver_context()  # its preload
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        multiprocessing.forkserver.ensure_running()
 
 
 def exit_with_owner_process() -> None:

@@ -229,6 +229,7 @@ class FeedRunner:
         def stopping() -> bool:
             return self.stopping
 
+        await self.article_workers.prepare_for_first_crawl(self.store, feed.name)
         run_id = await call_waiting_out_outages(
             "recording the run", self.store.start_run, feed.name, run.started_at, stopping=stopping
         )

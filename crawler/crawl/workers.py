@@ -19,6 +19,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from crawler.article import ParseHints
 from crawler.crawl.outage import OUTAGE_PATIENCE
 from crawler.crawl.parsing import Parsed, parse, warm_worker
@@ -26,10 +28,11 @@ from crawler.crawl.processes import (
     cpu_count,
     forkserver_context,
     keep_malloc_lean,
+    start_fork_server,
     start_worker_process,
 )
 from crawler.crawl.writer import BatchWriter, open_in_writer_process
-from crawler.errors import ParserCrashed
+from crawler.errors import ParserCrashed, StoreError
 from crawler.store.saves import SaveRequest, SaveResult
 from crawler.store.store import Store
 
@@ -117,6 +120,23 @@ class ArticleWorkers:
             self._expected += pages
         if self._count_thread_parse(parsed=0) and not self._writer_process_started:
             self._start_writer_process(self._writer_of(store))
+
+    async def prepare_for_first_crawl(self, store: Store, feed: str) -> None:
+        """Before a feed's run: if the feed never finished a run, start the fork server now.
+
+        A first crawl lists the feed's backlog, as a rule more pages than ``pool_after``;
+        started now, the server's imports overlap the robots.txt and feed downloads instead
+        of delaying the worker processes by a second once the pages are announced. Later
+        runs of a feed find a few new articles each: no process starts for them until their
+        pages call for it."""
+        if self.processes < 2 or self._pool is not None or self._closed:
+            return
+        try:
+            state = await asyncio.to_thread(store.feed_state, feed)
+        except (SQLAlchemyError, StoreError):
+            return  # the run itself will report the database
+        if state is None or state.last_finished_at is None:
+            start_fork_server()
 
     def writer_for(self, store: Store) -> BatchWriter | None:
         return self._batch_writers.get(id(store))
