@@ -29,9 +29,9 @@ and byte counts are the site's own.
   corpus format, see bench/savedpages.py), each served ``--repeat`` times on 4 loopback
   hosts with one RSS feed each, through the same product path: stored articles/s, against
   ``trafilatura.bare_extraction`` over the same pages in as many processes as the crawl
-  parses in and a fetch-only crawl; peak RSS of the crawl's process tree; CPU ms per
-  article for fetch, parse, fingerprint and write (which are measured, which derived: the
-  output says).
+  parses in (run just before and just after the crawl: the mean) and a fetch-only crawl;
+  peak RSS of the crawl's process tree; CPU ms per article for fetch, parse, fingerprint
+  and write (which are measured, which derived: the output says).
 """
 
 from __future__ import annotations

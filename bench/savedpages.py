@@ -357,6 +357,11 @@ def bench_pages(
         fetched = checked(run_child(script, args))
         fetch_pages = site.article_requests()
         fetch_rate = fetch_pages / fetched["wall"]
+        # trafilatura alone runs just before and just after the crawl, and the crawl is
+        # measured against the mean: on a shared machine the speed of the CPU drifts within
+        # a minute (the same crawl took 12.9 s of CPU in one run and 17.9 s in the next).
+        processes = cpu_count()
+        before, extracted = trafilatura_rate(directory, urls, processes)
         site.reset_counters()
         args = ["crawl", "--settings", str(settings("cold")), "--pipeline", "product"]
         cold, peak, peak_pss = run_child_peak_rss(script, args)
@@ -364,8 +369,8 @@ def bench_pages(
         cold_pages = site.article_requests()
         stored = cold["stored"]
         cold_rate = stored / cold["wall"]
-        processes = cpu_count()
-        trafilatura_per_s, extracted = trafilatura_rate(directory, urls, processes)
+        after, _ = trafilatura_rate(directory, urls, processes)
+        trafilatura_per_s = (before + after) / 2
         url_of = {page.name: url for url, page in site.served}
         parse_s, finger_s, articles = parse_cpu(pages, url_of)
     finally:
@@ -383,7 +388,8 @@ def bench_pages(
     )
     print(
         f"trafilatura.bare_extraction(with_metadata=True), {processes} processes: "
-        f"{trafilatura_per_s:.1f} pages/s ({extracted}/{total} with a result)"
+        f"{trafilatura_per_s:.1f} pages/s ({before:.1f} before the crawl, {after:.1f} after; "
+        f"{extracted}/{total} with a result)"
     )
     print(
         f"fetch-only baseline: {fmt_int(fetch_pages)} article pages in {fetched['wall']:.1f}s "
