@@ -27,7 +27,8 @@ from crawler.alerts.targets import check_targets
 from crawler.cluster.leader import Leader, wait_for_leadership
 from crawler.config import PLACEHOLDER_USER_AGENT_WARNING, FeedConfig, Settings, load_settings
 from crawler.crawl.outage import log_failure
-from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
+from crawler.crawl.reactor import get_reactor, install_asyncio_reactor, start_reactor
+from crawler.crawl.runner import FeedRunner
 from crawler.errors import SettingsError, StoreError, UnknownFeedError
 from crawler.metrics import ServiceMetrics
 from crawler.store.database import shown_url
@@ -94,7 +95,7 @@ class Service:
             loop = install_asyncio_reactor()
             reactor = get_reactor()
             reactor.callWhenRunning(lambda: loop.create_task(self._main(loop)))
-            reactor.run(installSignalHandlers=False)
+            start_reactor(reactor)
         finally:
             self.alert_loop.close()
             if self.metrics is not None:

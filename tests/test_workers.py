@@ -259,6 +259,22 @@ print(json.dumps([seen, workers.pool_started]))
 """
 
 
+def test_the_reactor_runs_with_start_ups_objects_frozen() -> None:
+    code = (
+        "import asyncio, gc\n"
+        "from crawler.crawl.reactor import run_in_reactor\n"
+        "async def main():\n"
+        "    return gc.get_freeze_count()\n"
+        "print(gc.get_freeze_count(), run_in_reactor(main))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    before, running = map(int, result.stdout.split())
+    assert before == 0 and running > 10_000
+
+
 def test_a_feeds_first_crawl_starts_the_fork_server_before_any_page(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", _FIRST_CRAWL, f"sqlite:///{tmp_path}/first.db"],
@@ -296,6 +312,9 @@ def test_a_parser_process_loads_no_database_or_crawl_framework(tmp_path: Path) -
         # Asked of a real parser process, after it parsed a page.
         sigint = await asyncio.wrap_future(pool.submit(eval, SIGINT_HANDLER))
         assert sigint == int(signal.SIG_IGN)  # a terminal's Ctrl-C is the owner's to handle
+        # The fork server's imports are out of the cycle collector's walks (no copy-on-write).
+        frozen = await asyncio.wrap_future(pool.submit(eval, "__import__('gc').get_freeze_count()"))
+        assert frozen > 10_000, frozen
         return in_thread, in_process, await asyncio.wrap_future(pool.submit(eval, HEAVY_IMPORTS))
 
     try:

@@ -41,7 +41,8 @@ from crawler.cluster.queue import (
 )
 from crawler.config import Settings, load_settings
 from crawler.crawl.outage import log_failure
-from crawler.crawl.runner import FeedRunner, get_reactor, install_asyncio_reactor
+from crawler.crawl.reactor import get_reactor, install_asyncio_reactor, start_reactor
+from crawler.crawl.runner import FeedRunner
 from crawler.errors import SettingsError, UnknownFeedError
 from crawler.store.store import Store, utcnow
 from crawler.timetable import hint_of
@@ -78,7 +79,7 @@ class ClusterWorker:
             loop = install_asyncio_reactor()
             reactor = get_reactor()
             reactor.callWhenRunning(lambda: loop.create_task(self._main(loop)))
-            reactor.run(installSignalHandlers=False)
+            start_reactor(reactor)
         finally:
             self.store.close()
         return self.exit_code

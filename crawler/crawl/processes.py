@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -48,8 +49,23 @@ def keep_malloc_lean() -> None:
     mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
 
 
+def freeze_startup_heap(collect: bool = True) -> None:
+    """Leave what the process holds now (modules, classes, settings: start-up's objects, a
+    few hundred thousand) out of every later cycle collection.
+
+    Python's full collections walk every tracked object: in the crawl process one took up
+    to 120 ms, on the path that hands pages to the parsers (0.30 s of 7 on a cold crawl of
+    real pages; 0.12 s frozen). In a process forked from the fork server, the walks would
+    also write to the inherited objects' pages, each then copied. ``collect`` first drops
+    the garbage start-up left (not in a forked child: it would touch every page)."""
+    if collect:
+        gc.collect()
+    gc.freeze()
+
+
 def start_worker_process() -> None:
     """What a parser or writer process does first."""
+    freeze_startup_heap(collect=False)  # the fork server's imports, shared with it
     keep_malloc_lean()
     exit_with_owner_process()
 

@@ -57,7 +57,16 @@ def run_in_reactor(main: Callable[[], Awaitable[Any]]) -> Any:
             reactor.stop()
 
     reactor.callWhenRunning(lambda: loop.create_task(wrapper()))
-    reactor.run(installSignalHandlers=False)
+    start_reactor(reactor)
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def start_reactor(reactor: Any) -> None:
+    """Run the reactor until it is stopped, start-up's objects left out of the cycle
+    collector's walks (see crawler.crawl.processes.freeze_startup_heap)."""
+    from crawler.crawl.processes import freeze_startup_heap
+
+    freeze_startup_heap()
+    reactor.run(installSignalHandlers=False)
