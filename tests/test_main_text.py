@@ -74,6 +74,22 @@ def test_the_cascade_is_trafilaturas_and_the_gate_changes_no_body(name: str, tre
     assert _text(mt.main_text(copy.deepcopy(tree), URL)) == expected
 
 
+@pytest.mark.skipif(not mt.CASCADE, reason="this trafilatura lacks the cascade's functions")
+def test_without_copies_the_trees_are_made_again_only_for_the_comparison() -> None:
+    made_again: list[str] = []
+    for name, tree in TREES:
+
+        def again(name: str = name, tree: Any = tree) -> Any:
+            made_again.append(name)
+            return copy.deepcopy(tree)
+
+        assert _text(mt.main_text(copy.deepcopy(tree), URL, again=again)) == _bare(tree), name
+    # The comparison ran where the first extraction was poor, and only there.
+    assert {"a short story", "a table layout", "text in breaks"} <= set(made_again)
+    assert len(made_again) == len(set(made_again))
+    assert len(made_again) < len(TREES)  # a clearly good extraction needs none
+
+
 def test_only_a_long_clean_extraction_in_paragraphs_skips_the_comparison() -> None:
     def body(inner: str) -> Any:
         return lxml.html.fragment_fromstring(inner, create_parent="body")

@@ -222,19 +222,18 @@ def _drop_unseen(tree: Any) -> None:
 
 
 def run_trafilatura(tree: Any, url: str) -> list[str]:
-    """Paragraphs of trafilatura's main text, in order; [] when it finds nothing.
+    """Paragraphs of trafilatura's main text, in order; [] when it finds nothing. Works on
+    copies, made again if the cascade needs one more: the caller's tree stays as it was."""
 
-    Works on a copy: the caller's tree is left as it was (a deep copy costs a fraction of a
-    millisecond; trafilatura's own ``prune_xpath`` costs several on a real page).
-    """
-    tree = copy.deepcopy(tree)
-    _drop_unseen(tree)
-    prune_chrome(tree)
-    _flatten_ruby(tree)
-    body = main_text(tree, url)
-    if body is None:
-        return []
-    return _paragraphs(body)
+    def prepared() -> Any:
+        copied = copy.deepcopy(tree)
+        _drop_unseen(copied)
+        prune_chrome(copied)
+        _flatten_ruby(copied)
+        return copied
+
+    body = main_text(prepared(), url, again=prepared)
+    return [] if body is None else _paragraphs(body)
 
 
 # trafilatura's own output uses p/head/list/item/quote; when its fallback (readability,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from copy import copy
 from typing import Any
 
@@ -34,7 +35,7 @@ import trafilatura
 try:
     from trafilatura.core import _forum_thread_page, _prepare_tree
     from trafilatura.external import SANITIZED_XPATH, compare_extraction
-    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
     from trafilatura.main_extractor import extract_content
     from trafilatura.settings import Extractor
     from trafilatura.xml import delete_element
@@ -52,15 +53,20 @@ CLEARLY_GOOD_CHARS = 1000
 CLEARLY_GOOD_PARAGRAPHS = 3
 
 
-def main_text(tree: Any, url: str) -> Any | None:
-    """trafilatura's body element for ``tree`` (which it may change), or None."""
+def main_text(tree: Any, url: str, again: Callable[[], Any] | None = None) -> Any | None:
+    """trafilatura's body element for ``tree`` (which it may change), or None.
+
+    ``again()``, if given, makes ``tree`` anew as it was: the cascade then cleans ``tree``
+    itself instead of keeping a copy of it and of the cleaned tree for the comparison with
+    readability and justext (1 ms a real page), and makes them again on the rare page that
+    needs the comparison (8 of 137 real pages)."""
     with warnings.catch_warnings():
         # trafilatura warns through logging, not warnings, today; this keeps a future
         # DeprecationWarning inside it from failing a run under filterwarnings=error.
         warnings.simplefilter("ignore", DeprecationWarning)
         if not CASCADE:
             return _bare_extraction(tree, url)
-        return _cascade(tree, url, always_compare=False)
+        return _cascade(tree, url, always_compare=False, again=again)
 
 
 def _options(url: str) -> Any:
@@ -69,18 +75,18 @@ def _options(url: str) -> Any:
     )
 
 
-def _cascade(tree: Any, url: str, always_compare: bool) -> Any | None:
+def _cascade(
+    tree: Any, url: str, always_compare: bool, again: Callable[[], Any] | None = None
+) -> Any | None:
     """``trafilatura_sequence`` for precision, no comments: its stages 1 and 2 (stage 3 and
     4 are for the other focus modes), then ``bare_extraction``'s size check."""
     options = _options(url)
     is_forum = _forum_thread_page(tree)
-    if MIRRORED_PRUNES:
-        for prune in (_ad_boxes, _share_buttons, _comments_and_lists):
-            _delete_all(prune(tree))
-    else:
-        tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
-        tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
-    cleaned, backup = _prepare_tree(tree, options, url)
+    tree = _raw_prunes(tree)
+    if again is None or always_compare:
+        cleaned, backup = _prepare_tree(tree, options, url)
+    else:  # _prepare_tree without its copies, kept for the comparison (made again below)
+        cleaned, backup = convert_tags(tree_cleaning(tree, options), options, url), None
     if not is_forum:
         if MIRRORED_PRUNES:
             _delete_all(_comments(cleaned))
@@ -88,6 +94,11 @@ def _cascade(tree: Any, url: str, always_compare: bool) -> Any | None:
             cleaned = prune_unwanted_nodes(cleaned, REMOVE_COMMENTS_XPATH)
     body, text = extract_content(cleaned, options)
     if always_compare or not clearly_good(body, text):
+        if backup is None:
+            assert again is not None
+            # The raw tree and the cleaned copy, as the copying path above keeps them.
+            tree = _raw_prunes(again())
+            _, backup = _prepare_tree(tree, options, url)
         body, text = compare_extraction(backup, copy(tree), body, text, options)
     if len(text) < options.min_output_size:
         return None
@@ -151,6 +162,16 @@ def _comments_and_lists(tree: Any) -> list[Any]:
 
 def _comments(tree: Any) -> list[Any]:
     return [e for e in tree.iterdescendants("div", "list", "section", "details") if _is_comments(e)]
+
+
+def _raw_prunes(tree: Any) -> Any:
+    """trafilatura's prunes of the raw tree, in place (the tree returned)."""
+    if not MIRRORED_PRUNES:
+        tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
+        return prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
+    for prune in (_ad_boxes, _share_buttons, _comments_and_lists):
+        _delete_all(prune(tree))
+    return tree
 
 
 def _delete_all(elements: list[Any]) -> None:
