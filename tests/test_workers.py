@@ -193,10 +193,13 @@ def test_a_dead_writer_process_costs_its_batch_only(tmp_path: Path) -> None:
     run.store.close()
 
 
-WRITER_IMPORTS = (
-    "sorted({m.partition('.')[0] for m in __import__('sys').modules}"
-    " & {'alembic', 'mako', 'pydantic', 'scrapy', 'twisted'})"
-)
+def loaded(*packages: str) -> str:
+    """An expression to eval in another process (stdlib only): which of these top-level
+    packages it has imported, sorted."""
+    return f"sorted({{m.partition('.')[0] for m in __import__('sys').modules}} & {set(packages)!r})"
+
+
+WRITER_IMPORTS = loaded("alembic", "mako", "pydantic", "scrapy", "twisted")
 
 
 def test_announced_downloads_start_the_processes_before_the_first_page(tmp_path: Path) -> None:
@@ -290,10 +293,7 @@ def test_a_feeds_first_crawl_starts_the_fork_server_before_any_page(tmp_path: Pa
 
 # What a module imports, as seen from inside the process that runs it (stdlib only).
 SIGINT_HANDLER = "int(__import__('signal').getsignal(__import__('signal').SIGINT))"
-HEAVY_IMPORTS = (
-    "(__import__('os').getpid(), sorted({m.partition('.')[0] for m in __import__('sys').modules}"
-    " & {'sqlalchemy', 'scrapy', 'twisted'}))"
-)
+HEAVY_IMPORTS = f"(__import__('os').getpid(), {loaded('sqlalchemy', 'scrapy', 'twisted')})"
 
 
 def test_a_parser_process_loads_no_database_or_crawl_framework(tmp_path: Path) -> None:
