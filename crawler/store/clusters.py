@@ -39,7 +39,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     or_,
     select,
     text,
@@ -48,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from crawler.minhash import BANDS, Signature, confirm
-from crawler.store.models import Article, ArticleSignature, Base, LshBand
+from crawler.store.models import Article, ArticleSignature, Base, LshBand, plain_insert
 
 WINDOW = timedelta(days=3)  # wire copies run within hours; a cluster never spans more
 MAX_CANDIDATES = 50  # strongest band matches first; a stock paragraph cannot flood the check
@@ -122,13 +121,13 @@ def cluster_article(session: Session, article: Article, signature: Signature | N
     matches = _exact_copies(session, article, when)
     if signature is not None:
         session.execute(
-            _insert(ArticleSignature),
+            plain_insert(ArticleSignature),
             [{"article_id": article.id, "signature": signature.to_bytes(),
               "shingle_count": signature.shingle_count}],
         )  # fmt: skip
         bands = signature.bands()
         session.execute(
-            _insert(LshBand),
+            plain_insert(LshBand),
             [{"band": band, "bucket": bucket, "article_id": article.id} for band, bucket in bands],
         )
         exact = {m.article_id for m in matches}
@@ -153,11 +152,6 @@ def _exact_copies(session: Session, article: Article, when: datetime) -> list[Ma
 
 # Each save's statements are built once, with bound parameters (building one and computing
 # its cache key cost more than running it).
-
-
-@functools.cache
-def _insert(model: type[Base]) -> Any:
-    return insert(cast(Table, model.__table__))
 
 
 @functools.cache

@@ -11,8 +11,9 @@ that the migrated schema and the models agree.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -26,9 +27,11 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    insert,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -58,6 +61,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+@functools.cache
+def plain_insert(model: type[Base]) -> Any:
+    """A Core INSERT on the model's table, run with parameter rows (built once, so compiled
+    once: the saves run these for every article)."""
+    return insert(cast(Table, model.__table__))
 
 
 # The article a row belongs to: deleted with it.

@@ -22,9 +22,9 @@ import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ from crawler.store.boilerplate import SiteBoilerplate, record_paragraphs, withou
 from crawler.store.clusters import cluster_article, lock_clusters
 from crawler.store.database import Database, is_unavailable
 from crawler.store.linking import link_article
-from crawler.store.models import Article, ArticleUrl, ArticleVersion, Base
+from crawler.store.models import Article, ArticleUrl, ArticleVersion, plain_insert
 from crawler.store.saves import SavedBatch, SaveOutcome, SaveRequest, SaveResult
 from crawler.urls import site_of, url_key
 
@@ -198,13 +198,13 @@ class ArticleSaver:
             session.add(article)
             session.flush()  # the one ORM flush before commit: the rows below need its id
             session.execute(
-                _plain_insert(ArticleVersion),
+                plain_insert(ArticleVersion),
                 [_version_row(article.id, 1, parsed, digest, fetched_at)],
             )
             # Claim the URLs with a plain INSERT: if a concurrent writer stored one of
             # them first, this raises, the transaction rolls back and the retry merges.
             session.execute(
-                _plain_insert(ArticleUrl),
+                plain_insert(ArticleUrl),
                 [
                     {"url_key": key, "url": url, "article_id": article.id,
                      "first_seen_at": fetched_at}
@@ -215,7 +215,7 @@ class ArticleSaver:
         elif outcome == "version":
             article.version_count += 1
             session.execute(
-                _plain_insert(ArticleVersion),
+                plain_insert(ArticleVersion),
                 [_version_row(article.id, article.version_count, parsed, digest, fetched_at)],
             )
             _apply_content(article, parsed, digest)
@@ -325,12 +325,6 @@ def _same_content_query() -> Any:
         .order_by(Article.id)
         .limit(1)
     )
-
-
-@functools.cache
-def _plain_insert(model: type[Base]) -> Any:
-    """A Core INSERT on the model's table, run with parameter rows (compiled once)."""
-    return insert(cast(Table, model.__table__))
 
 
 def _apply_content(article: Article, parsed: ParsedArticle, digest: str) -> None:
