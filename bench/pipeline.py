@@ -130,7 +130,6 @@ def child_crawl(settings_path: str, pipeline: str) -> None:
     import crawler.crawl.runner as runner_module
     from crawler.config import load_settings
     from crawler.crawl.runner import FeedRunner, run_in_reactor
-    from crawler.crawl.workers import ArticleWorkers
     from crawler.store.models import Article
     from crawler.store.store import Store
 
@@ -146,12 +145,12 @@ def child_crawl(settings_path: str, pipeline: str) -> None:
             return scrapy_values
 
         runner_module.scrapy_settings = bench_settings  # type: ignore[assignment]
-        if pipeline == "fetch-only":  # nothing is parsed: no worker processes to start
-            ArticleWorkers.expect = lambda self, pages, store: None  # type: ignore[method-assign]
     store = Store.open(settings.database.url)
     store.sync_feeds((f.name, f.kind, f.url) for f in settings.feeds)
     feeds = list(settings.enabled_feeds())
     runner = FeedRunner(settings, store)
+    if pipeline == "fetch-only":  # nothing is parsed: no worker process nor fork server starts
+        runner.article_workers.processes = 1
     measured: dict[str, float] = {}
 
     async def crawl() -> list[Any]:
