@@ -92,7 +92,7 @@ class ArticleWorkers:
         """Parse a page; ``hints()`` is called in a worker thread (it may read the database)."""
         pool = self._pool if self._pool_ready else None
         if pool is None:
-            self._count_thread_parse()
+            self._start_pool_when_due()
             async with self._thread_slots:
                 return await asyncio.to_thread(_parse_with, body, url, hints)
         ready_hints = await asyncio.to_thread(hints)
@@ -118,7 +118,7 @@ class ArticleWorkers:
         411 real pages left one core idle for some 1.5 s that way."""
         with self._lock:
             self._expected += pages
-        if self._count_thread_parse(parsed=0) and not self._writer_process_started:
+        if self._start_pool_when_due(parsed=0) and not self._writer_process_started:
             self._start_writer_process(self._writer_of(store))
 
     async def prepare_for_first_crawl(self, store: Store, feed: str) -> None:
@@ -204,8 +204,9 @@ class ArticleWorkers:
 
     # -- the pool ------------------------------------------------------------------------
 
-    def _count_thread_parse(self, parsed: int = 1) -> bool:
-        """Count pages parsed in threads; start the pool when due (True: started now)."""
+    def _start_pool_when_due(self, parsed: int = 1) -> bool:
+        """Count ``parsed`` pages parsed in threads; start the pool if they and those announced
+        reach ``pool_after`` (True: started now)."""
         with self._lock:
             self._thread_parses += parsed
             # A parsed page is, most likely, one of those announced.
